@@ -1,0 +1,40 @@
+"""Tracking codes: HEL-XXXX-XXXX in Crockford base32, random, case-insensitive, printed upper-case."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Crockford's decoding aliases: O reads as 0, I and L as 1.
+_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_code(prefix: str = "HEL") -> str:
+    """Return a fresh random code: 40 bits of randomness, not guessable (DESIGN.md)."""
+    groups = ("".join(secrets.choice(ALPHABET) for _ in range(4)) for _ in range(2))
+    return f"{prefix.upper()}-" + "-".join(groups)
+
+
+def code_pattern(prefix: str = "HEL") -> re.Pattern[str]:
+    """A pattern that finds a code inside text or an address, case-insensitively."""
+    chars = "0-9A-HJKMNP-TV-Z"
+    return re.compile(
+        rf"(?<![0-9A-Z]){re.escape(prefix)}-([{chars}]{{4}})-([{chars}]{{4}})(?![0-9A-Z])",
+        re.IGNORECASE,
+    )
+
+
+def find_code(text: str, prefix: str = "HEL") -> str | None:
+    """Return the first tracking code in *text*, normalised to upper case, or None."""
+    m = code_pattern(prefix).search(text)
+    if m is None:
+        return None
+    return f"{prefix.upper()}-{m.group(1).upper()}-{m.group(2).upper()}"
+
+
+def normalise(code: str, prefix: str = "HEL") -> str | None:
+    """Return *code* in its printed form (upper case, Crockford aliases folded), or None if it is not one."""
+    candidate = code.strip().upper().translate(_ALIASES).replace(prefix.upper().translate(_ALIASES), prefix.upper(), 1)
+    m = code_pattern(prefix).fullmatch(candidate)
+    return None if m is None else f"{prefix.upper()}-{m.group(1)}-{m.group(2)}"
