@@ -1,0 +1,111 @@
+"""Runtime settings: defaults for the embedded set-up, overridden by a TOML file, then by GATEWAY_* variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import SettingsError
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of the daemon. The README lists them; the defaults run with no set-up at all."""
+
+    # storage
+    database_url: str = "sqlite:///var/gateway.db"
+    auto_migrate: bool = True  # apply Alembic migrations at start (the embedded default)
+    # where operations keep departments.yaml, rules.yaml and areas.geojson
+    config_dir: Path = Path(".")
+    templates_dir: Path | None = None  # a folder of templates that override the shipped ones
+    # SMTP intake
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_hostname: str = field(
+        default_factory=socket.gethostname
+    )  # the banner; never looked up per connection
+    max_message_size: int = 25 * 1024 * 1024
+    # outbound mail: a relay when outbound_host is set, else a maildir
+    outbox_maildir: Path = Path("var/outbox")
+    outbound_host: str = ""
+    outbound_port: int = 25
+    outbound_starttls: bool = False
+    outbound_username: str = ""
+    outbound_password: str = ""
+    outbound_timeout: float = 30.0
+    outbox_max_attempts: int = 8
+    # what our own mail looks like
+    code_prefix: str = "HEL"
+    sender_address: str = ""  # From of our mail; the first accepted address when empty
+    mail_domain: str = ""  # right-hand side of our Message-IDs; the sender's domain when empty
+    receipts_per_sender_per_hour: int = 5
+    reply_secret: str = "change-me"  # HMAC key of the signed reply addresses
+    # workers
+    intake_batch: int = 64
+    poll_interval: float = 0.5  # how often idle workers look for work another node committed
+    node_name: str = field(default_factory=socket.gethostname)
+    # logging
+    log_level: str = "INFO"
+    log_format: str = "json"  # or "console"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def path(self, name: str) -> Path:
+        """A configuration file's path inside config_dir."""
+        return self.config_dir / name
+
+
+def _convert(name: str, kind: Any, raw: object) -> object:
+    text = str(raw)
+    try:
+        if kind in (bool, "bool"):
+            if isinstance(raw, bool):
+                return raw
+            if text.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if text.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(f"not a boolean: {text!r}")
+        if kind in (int, "int"):
+            return int(text)
+        if kind in (float, "float"):
+            return float(text)
+        if kind in ("Path", "Path | None"):
+            return Path(text) if text else None
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+    return text
+
+
+def load_settings(file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Return the settings: defaults, then *file* (TOML), then GATEWAY_<NAME> variables.
+
+    GATEWAY_SETTINGS names the file when *file* is not given. Unknown keys are errors, not ignored:
+    a misspelt setting that silently keeps its default is worse than a refusal to start.
+    """
+    env = os.environ if environ is None else environ
+    known = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, object] = {}
+    path = file or (Path(env["GATEWAY_SETTINGS"]) if env.get("GATEWAY_SETTINGS") else None)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{path}: {exc}") from None
+        for key, raw in data.items():
+            if key not in known:
+                raise SettingsError(f"{path}: unknown setting {key!r}")
+            values[key] = _convert(f"{path}: {key}", known[key], raw)
+    for name, kind in known.items():
+        var = f"GATEWAY_{name.upper()}"
+        if var in env:
+            values[name] = _convert(var, kind, env[var])
+    return dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]

@@ -1,0 +1,175 @@
+"""Cases, their events and attachments, and the Message-IDs that thread mail to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from gateway.model import Attachment, CaseStatus, EventKind
+from gateway.store.tables import attachments, case_events, cases, message_ids
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    id: int
+    code: str
+    status: CaseStatus
+    channel: str
+    created_at: datetime
+    updated_at: datetime
+    resident_email: str
+    resident_name: str
+    language: str
+    subject: str
+    text: str
+    message_id: str | None
+    department: str | None
+    rule: str | None
+    priority: str | None
+    decision: dict[str, Any] | None
+    due_at: datetime | None
+    first_response_due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    id: int
+    kind: str
+    at: datetime
+    actor: str
+    text: str
+    data: dict[str, Any] | None
+
+
+def _case(row: Any) -> CaseRow:
+    values = row._asdict()
+    values["status"] = CaseStatus(values["status"])
+    return CaseRow(**values)
+
+
+def insert_case(conn: Connection, **values: Any) -> int:
+    return int(conn.execute(insert(cases).values(**values).returning(cases.c.id)).scalar_one())
+
+
+def insert_event(
+    conn: Connection,
+    case_id: int,
+    kind: EventKind,
+    at: datetime,
+    *,
+    actor: str = "",
+    text: str = "",
+    receipt_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> int:
+    result = conn.execute(
+        insert(case_events)
+        .values(
+            case_id=case_id,
+            kind=str(kind),
+            at=at,
+            actor=actor,
+            text=text,
+            receipt_id=receipt_id,
+            data=data,
+        )
+        .returning(case_events.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def insert_attachments(conn: Connection, case_id: int, event_id: int, items: Iterable[Attachment]) -> None:
+    rows = [
+        {
+            "case_id": case_id,
+            "event_id": event_id,
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "size": a.size,
+            "content": a.content,
+        }
+        for a in items
+    ]
+    if rows:
+        conn.execute(insert(attachments), rows)
+
+
+def update_case(conn: Connection, case_id: int, **values: Any) -> None:
+    conn.execute(update(cases).where(cases.c.id == case_id).values(**values))
+
+
+def get_case(conn: Connection, *, code: str | None = None, case_id: int | None = None) -> CaseRow | None:
+    stmt = select(*cases.c)
+    stmt = stmt.where(cases.c.code == code) if code is not None else stmt.where(cases.c.id == case_id)
+    row = conn.execute(stmt).first()
+    return None if row is None else _case(row)
+
+
+def list_events(conn: Connection, case_id: int) -> list[EventRow]:
+    rows = conn.execute(
+        select(
+            case_events.c.id,
+            case_events.c.kind,
+            case_events.c.at,
+            case_events.c.actor,
+            case_events.c.text,
+            case_events.c.data,
+        )
+        .where(case_events.c.case_id == case_id)
+        .order_by(case_events.c.id)
+    ).all()
+    return [EventRow(**r._asdict()) for r in rows]
+
+
+def list_attachments(conn: Connection, case_id: int) -> list[tuple[str, str, int]]:
+    rows = conn.execute(
+        select(attachments.c.filename, attachments.c.content_type, attachments.c.size)
+        .where(attachments.c.case_id == case_id)
+        .order_by(attachments.c.id)
+    ).all()
+    return [(r.filename, r.content_type, r.size) for r in rows]
+
+
+def remember_message_id(
+    conn: Connection,
+    message_id: str,
+    case_id: int | None,
+    direction: str,
+    receipt_id: int | None = None,
+) -> None:
+    conn.execute(
+        insert(message_ids).values(
+            message_id=message_id, case_id=case_id, direction=direction, receipt_id=receipt_id
+        )
+    )
+
+
+def seen_message_id(conn: Connection, message_id: str) -> tuple[bool, int | None]:
+    """Whether *message_id* came in before, and the case it belongs to."""
+    row = conn.execute(
+        select(message_ids.c.case_id).where(
+            message_ids.c.message_id == message_id, message_ids.c.direction == "in"
+        )
+    ).first()
+    return (False, None) if row is None else (True, row.case_id)
+
+
+def case_for_message_ids(conn: Connection, ids: Iterable[str]) -> int | None:
+    """The case that one of *ids* (In-Reply-To, References) belongs to: the newest reference wins."""
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return None
+    rows = conn.execute(
+        select(message_ids.c.message_id, message_ids.c.case_id).where(
+            message_ids.c.message_id.in_(wanted), message_ids.c.case_id.is_not(None)
+        )
+    ).all()
+    by_id = {r.message_id: r.case_id for r in rows}
+    for message_id in reversed(wanted):
+        if message_id in by_id:
+            return int(by_id[message_id])
+    return None

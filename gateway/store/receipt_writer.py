@@ -1,0 +1,78 @@
+"""Group commit of receipts: every channel awaits its own row, one writer commits all that are waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+
+from gateway.errors import StorageError
+from gateway.store.db import Database
+from gateway.store.receipts import NewReceipt, insert_receipts
+
+log = structlog.get_logger(__name__)
+
+
+class ReceiptWriter:
+    """Commits receipts in groups and resolves each caller's future only after the commit.
+
+    One commit per message tops out at 600–815 per second on SQLite with full durability; committing
+    every receipt that is waiting in one transaction reaches 820–985 with a lower p99 (FINDINGS.md).
+    A caller never gets an id unless its row is durable, and gets StorageError if the commit failed.
+    """
+
+    def __init__(self, db: Database, clock: Callable[[], datetime], max_batch: int = 256) -> None:
+        self._db = db
+        self._clock = clock
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[NewReceipt, asyncio.Future[int]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.committed = asyncio.Event()  # set after each commit: wakes the intake worker
+
+    async def store(self, item: NewReceipt) -> int:
+        """Return the id of *item*'s receipt once it is committed."""
+        if self._task is None or self._task.done():
+            raise StorageError("receipt writer is not running")
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        await self._queue.put((item, future))
+        return await asyncio.shield(future)  # a dropped client must not cancel a commit in hand
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="receipt-writer")
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop."""
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                ids = await asyncio.to_thread(self._commit, [item for item, _ in batch])
+            except Exception as exc:  # the worker-loop catch-all: every waiting sender gets a 451
+                log.error("receipt commit failed", error=str(exc), count=len(batch))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(StorageError(str(exc)))
+            else:
+                for (_, future), receipt_id in zip(batch, ids, strict=True):
+                    if not future.done():
+                        future.set_result(receipt_id)
+                self.committed.set()
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _commit(self, items: list[NewReceipt]) -> list[int]:
+        with self._db.write() as conn:
+            return insert_receipts(conn, items, self._clock())

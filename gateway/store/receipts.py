@@ -1,0 +1,159 @@
+"""Receipts: the committed raw input of every channel, claimed by intake workers with a lease."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from gateway.store.db import Database
+from gateway.store.tables import receipts
+
+
+@dataclass(frozen=True, slots=True)
+class NewReceipt:
+    channel: str
+    raw: bytes
+    mail_from: str | None
+    rcpt_tos: tuple[str, ...]
+    peer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    id: int
+    channel: str
+    raw: bytes
+    mail_from: str | None
+    rcpt_tos: tuple[str, ...]
+    attempts: int
+    received_at: datetime
+
+
+def insert_receipts(conn: Connection, items: list[NewReceipt], now: datetime) -> list[int]:
+    """Insert *items* in one batched statement, returning their ids in order."""
+    rows = [
+        {
+            "channel": item.channel,
+            "received_at": now,
+            "mail_from": item.mail_from,
+            "rcpt_tos": list(item.rcpt_tos),
+            "peer": item.peer,
+            "raw": item.raw,
+            "sha256": hashlib.sha256(item.raw).hexdigest(),
+            "state": "pending",
+            "attempts": 0,
+        }
+        for item in items
+    ]
+    result = conn.execute(insert(receipts).returning(receipts.c.id, sort_by_parameter_order=True), rows)
+    return [int(i) for i in result.scalars()]
+
+
+def claim_pending(db: Database, owner: str, limit: int, now: datetime, lease: timedelta) -> list[Receipt]:
+    """Lease up to *limit* pending receipts to *owner*, oldest first.
+
+    The lease only keeps two nodes from parsing the same mail at once; what makes a receipt become
+    exactly one case is the conditional `finish` in the same transaction as the case (see intake.py).
+    """
+    claimable = and_(
+        receipts.c.state == "pending",
+        or_(receipts.c.lease_until.is_(None), receipts.c.lease_until < now),
+    )
+    with db.write() as conn:
+        ids = list(
+            conn.execute(
+                select(receipts.c.id)
+                .where(claimable)
+                .order_by(receipts.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+        if not ids:
+            return []
+        conn.execute(
+            update(receipts)
+            .where(receipts.c.id.in_(ids))
+            .values(lease_owner=owner, lease_until=now + lease, attempts=receipts.c.attempts + 1)
+        )
+        rows = conn.execute(
+            select(
+                receipts.c.id,
+                receipts.c.channel,
+                receipts.c.raw,
+                receipts.c.mail_from,
+                receipts.c.rcpt_tos,
+                receipts.c.attempts,
+                receipts.c.received_at,
+            )
+            .where(receipts.c.id.in_(ids))
+            .order_by(receipts.c.id)
+        ).all()
+    return [
+        Receipt(r.id, r.channel, r.raw, r.mail_from, tuple(r.rcpt_tos), r.attempts, r.received_at)
+        for r in rows
+    ]
+
+
+def finish(
+    conn: Connection,
+    receipt_id: int,
+    owner: str,
+    *,
+    outcome: str,
+    now: datetime,
+    message_id: str | None = None,
+    case_id: int | None = None,
+) -> bool:
+    """Mark a receipt done, only if it is still pending and leased to *owner*. False means another took it."""
+    result = conn.execute(
+        update(receipts)
+        .where(
+            receipts.c.id == receipt_id,
+            receipts.c.state == "pending",
+            receipts.c.lease_owner == owner,
+        )
+        .values(
+            state="done",
+            outcome=outcome,
+            message_id=message_id,
+            case_id=case_id,
+            processed_at=now,
+            lease_until=None,
+            error=None,
+        )
+    )
+    return result.rowcount == 1
+
+
+def park(conn: Connection, receipt_id: int, error: str, now: datetime) -> None:
+    """Set a receipt aside with its error; `gateway reprocess` puts it back."""
+    conn.execute(
+        update(receipts)
+        .where(receipts.c.id == receipt_id, receipts.c.state == "pending")
+        .values(state="parked", error=error[:4000], processed_at=now, lease_until=None)
+    )
+
+
+def requeue_parked(db: Database, ids: list[int] | None = None) -> int:
+    """Put parked receipts (all, or those in *ids*) back in the queue. Returns how many."""
+    with db.write() as conn:
+        stmt = update(receipts).where(receipts.c.state == "parked")
+        if ids:
+            stmt = stmt.where(receipts.c.id.in_(ids))
+        return conn.execute(
+            stmt.values(state="pending", attempts=0, lease_until=None, lease_owner=None)
+        ).rowcount
+
+
+def list_parked(db: Database) -> list[tuple[int, datetime, str]]:
+    with db.read() as conn:
+        rows = conn.execute(
+            select(receipts.c.id, receipts.c.received_at, receipts.c.error)
+            .where(receipts.c.state == "parked")
+            .order_by(receipts.c.id)
+        ).all()
+    return [(r.id, r.received_at, r.error or "") for r in rows]

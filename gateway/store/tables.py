@@ -1,0 +1,147 @@
+"""The database schema: receipts, cases, their events and attachments, and the outbox."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from gateway.store.types import UTCDateTime
+
+# Named constraints so that Alembic's batch mode on SQLite can find them again (FINDINGS.md).
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+# The receipt: what a channel committed before it acknowledged. Raw bytes and envelope, nothing derived.
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("mail_from", Text, nullable=True),  # SMTP reverse-path, "" for <>
+    Column("rcpt_tos", JSON, nullable=False),
+    Column("peer", String(64), nullable=False, default=""),
+    Column("raw", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    # pending -> done | parked ; parked receipts wait for `gateway reprocess`
+    Column("state", String(16), nullable=False, default="pending"),
+    Column("outcome", String(32), nullable=True),  # new-case, follow-up, duplicate, automatic, loop ...
+    Column("message_id", Text, nullable=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("processed_at", UTCDateTime(), nullable=True),
+    Index("ix_receipts_state_id", "state", "id"),
+    Index("ix_receipts_sha256", "sha256"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("resident_email", Text, nullable=False, default=""),
+    Column("resident_name", Text, nullable=False, default=""),
+    Column("language", String(2), nullable=False, default="fi"),
+    Column("subject", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("message_id", Text, nullable=True),  # the resident's first Message-ID, for threading our replies
+    # the routing decision, stored with the case and never recomputed (issue 3)
+    Column("department", String(64), nullable=True),
+    Column("rule", String(128), nullable=True),
+    Column("priority", String(16), nullable=True),
+    Column("decision", JSON, nullable=True),
+    Column("due_at", UTCDateTime(), nullable=True),
+    Column("first_response_due_at", UTCDateTime(), nullable=True),
+    Index("ix_cases_resident_email", "resident_email"),
+    Index("ix_cases_status_due_at", "status", "due_at"),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", Text, nullable=False, default=""),
+    Column("receipt_id", ForeignKey("receipts.id"), nullable=True),
+    Column("text", Text, nullable=False, default=""),
+    Column("data", JSON, nullable=True),
+    Index("ix_case_events_case_id", "case_id", "id"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", ForeignKey("case_events.id", ondelete="CASCADE"), nullable=True),
+    Column("filename", Text, nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Index("ix_attachments_case_id", "case_id"),
+)
+
+# Every Message-ID we have seen or sent, with its case: dedupe of inbound mail and threading of replies.
+message_ids = Table(
+    "message_ids",
+    metadata,
+    Column("message_id", Text, primary_key=True),
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), nullable=True),
+    Column("direction", String(8), nullable=False),  # in | out
+    Column("receipt_id", ForeignKey("receipts.id"), nullable=True),
+)
+
+# The outbox: every mail or webhook call we owe, written in the same transaction as its cause.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),  # receipt, forward, relay, reminder, webhook ...
+    Column("case_id", ForeignKey("cases.id", ondelete="SET NULL"), nullable=True),
+    Column("transport", String(16), nullable=False, default="mail"),  # mail | webhook
+    Column("recipient", Text, nullable=False),  # an address, or a URL for webhooks
+    Column("mail_from", Text, nullable=False, default=""),  # envelope sender, "" for <>
+    Column("message_id", Text, nullable=True),
+    Column("body", LargeBinary, nullable=False),  # the whole RFC 5322 message, or the JSON document
+    Column("state", String(16), nullable=False, default="pending"),  # pending | sent | parked
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_outbox_recipient_kind_created_at", "recipient", "kind", "created_at"),
+)
