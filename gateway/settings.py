@@ -1,4 +1,4 @@
-"""Runtime settings: defaults for the embedded set-up, overridden by a TOML file, then by GATEWAY_* variables."""
+"""Runtime settings: embedded defaults, overridden by a TOML file, then by GATEWAY_* variables."""
 
 from __future__ import annotations
 

@@ -35,6 +35,11 @@ def find_code(text: str, prefix: str = "HEL") -> str | None:
 
 def normalise(code: str, prefix: str = "HEL") -> str | None:
     """Return *code* in its printed form (upper case, Crockford aliases folded), or None if it is not one."""
-    candidate = code.strip().upper().translate(_ALIASES).replace(prefix.upper().translate(_ALIASES), prefix.upper(), 1)
+    candidate = (
+        code.strip()
+        .upper()
+        .translate(_ALIASES)
+        .replace(prefix.upper().translate(_ALIASES), prefix.upper(), 1)
+    )
     m = code_pattern(prefix).fullmatch(candidate)
     return None if m is None else f"{prefix.upper()}-{m.group(1)}-{m.group(2)}"

@@ -22,7 +22,7 @@ def alembic_config(db: Database) -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Bring the schema to *revision*. Safe to run on every start, and by several nodes at once on PostgreSQL."""
+    """Bring the schema to *revision*. Safe on every start, and by several nodes at once on PostgreSQL."""
     cfg = alembic_config(db)
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":

@@ -1,4 +1,4 @@
-"""The outbox: mail and webhook calls we owe, enqueued with their cause and claimed by senders with a lease."""
+"""The outbox: mail and webhook calls we owe, queued with their cause and claimed by senders with a lease."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from gateway.store.tables import outbox
 
 @dataclass(frozen=True, slots=True)
 class OutboundItem:
-    """One thing to deliver. The dedupe key makes enqueueing idempotent: a retry cannot queue a second copy."""
+    """One thing to deliver. The dedupe key makes enqueueing idempotent: a retry queues no second copy."""
 
     dedupe_key: str
     kind: str
