@@ -35,11 +35,9 @@ def find_code(text: str, prefix: str = "HEL") -> str | None:
 
 def normalise(code: str, prefix: str = "HEL") -> str | None:
     """Return *code* in its printed form (upper case, Crockford aliases folded), or None if it is not one."""
-    candidate = (
-        code.strip()
-        .upper()
-        .translate(_ALIASES)
-        .replace(prefix.upper().translate(_ALIASES), prefix.upper(), 1)
-    )
-    m = code_pattern(prefix).fullmatch(candidate)
-    return None if m is None else f"{prefix.upper()}-{m.group(1)}-{m.group(2)}"
+    text = code.strip().upper()
+    head = prefix.upper() + "-"
+    if not text.startswith(head):
+        return None
+    m = code_pattern(prefix).fullmatch(head + text[len(head) :].translate(_ALIASES))
+    return None if m is None else f"{head}{m.group(1)}-{m.group(2)}"
