@@ -43,11 +43,15 @@ class Settings:
     # what our own mail looks like
     code_prefix: str = "HEL"
     sender_address: str = ""  # From of our mail; the first accepted address when empty
+    sender_name: str = "Helsingin kaupunki | Helsingfors stad | City of Helsinki"
     mail_domain: str = ""  # right-hand side of our Message-IDs; the sender's domain when empty
     receipts_per_sender_per_hour: int = 5
     reply_secret: str = "change-me"  # HMAC key of the signed reply addresses
     # workers
     intake_batch: int = 64
+    # how long a claimed receipt or outbox row belongs to one process before another may take it over
+    intake_lease_seconds: float = 60.0
+    outbox_lease_seconds: float = 300.0
     poll_interval: float = 0.5  # how often idle workers look for work another node committed
     node_name: str = field(default_factory=socket.gethostname)
     # logging

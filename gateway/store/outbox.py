@@ -121,28 +121,31 @@ def claim_due(db: Database, owner: str, limit: int, now: datetime, lease: timede
     return [Claimed(**r._asdict()) for r in rows]
 
 
-def mark_sent(db: Database, item_id: int, owner: str, now: datetime) -> None:
-    with db.write() as conn:
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.id == item_id, outbox.c.lease_owner == owner)
-            .values(state="sent", sent_at=now, lease_until=None, last_error=None)
-        )
-
-
-def mark_failed(
-    db: Database, item_id: int, owner: str, error: str, retry_at: datetime | None, now: datetime
+def record_results(
+    db: Database,
+    owner: str,
+    now: datetime,
+    sent: list[int],
+    failed: list[tuple[int, str, datetime | None]],
 ) -> None:
-    """Record a failed attempt: retry at *retry_at*, or park when it is None."""
-    values: dict[str, object] = {"last_error": error[:2000], "lease_until": None}
-    if retry_at is None:
-        values["state"] = "parked"
-    else:
-        values["next_attempt_at"] = retry_at
+    """Record a round of deliveries in one transaction: *sent* ids, and failures to retry at a time or park
+    (None). Only the lease holder's rows are touched, so a taken-over row is not marked twice."""
     with db.write() as conn:
-        conn.execute(
-            update(outbox).where(outbox.c.id == item_id, outbox.c.lease_owner == owner).values(**values)
-        )
+        if sent:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(sent), outbox.c.lease_owner == owner)
+                .values(state="sent", sent_at=now, lease_until=None, last_error=None)
+            )
+        for item_id, error, retry_at in failed:
+            values: dict[str, object] = {"last_error": error[:2000], "lease_until": None}
+            if retry_at is None:
+                values["state"] = "parked"
+            else:
+                values["next_attempt_at"] = retry_at
+            conn.execute(
+                update(outbox).where(outbox.c.id == item_id, outbox.c.lease_owner == owner).values(**values)
+            )
 
 
 def next_due(db: Database) -> datetime | None:

@@ -1,0 +1,72 @@
+"""`gateway case show|reroute`: one case, for an operator at a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from gateway.settings import Settings
+from gateway.store import cases as case_store
+from gateway.store.cases import CaseRow, EventRow
+from gateway.store.db import Database, make_engine
+from gateway.tracking import normalise
+
+
+def case_json(case: CaseRow, events: list[EventRow], files: list[tuple[str, str, int]]) -> dict[str, Any]:
+    return {
+        "code": case.code,
+        "status": str(case.status),
+        "channel": case.channel,
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+        "resident": {"email": case.resident_email, "name": case.resident_name},
+        "language": case.language,
+        "subject": case.subject,
+        "text": case.text,
+        "department": case.department,
+        "rule": case.rule,
+        "priority": case.priority,
+        "due": case.due_at.isoformat() if case.due_at else None,
+        "decision": case.decision,
+        "attachments": [{"filename": f, "content_type": t, "size": s} for f, t, s in files],
+        "events": [
+            {"kind": e.kind, "at": e.at.isoformat(), "actor": e.actor, "text": e.text, "data": e.data}
+            for e in events
+        ],
+    }
+
+
+def case_command(settings: Settings, args: argparse.Namespace) -> int:
+    code = normalise(args.code, settings.code_prefix)
+    if code is None:
+        print(
+            f"gateway: {args.code!r} is not a tracking code ({settings.code_prefix}-XXXX-XXXX)",
+            file=sys.stderr,
+        )
+        return 2
+    db = Database(make_engine(settings.database_url))
+    if args.case_command == "reroute":
+        from gateway.casework import reroute_command
+
+        return reroute_command(settings, db, code, args.department, args.by, args.why)
+    with db.read() as conn:
+        case = case_store.get_case(conn, code=code)
+        if case is None:
+            print(f"gateway: no case {code}", file=sys.stderr)
+            return 1
+        view = case_json(
+            case, case_store.list_events(conn, case.id), case_store.list_attachments(conn, case.id)
+        )
+    if args.json:
+        print(json.dumps(view, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{view['code']}  {view['status']}  {view['department'] or '-'}  due {view['due'] or '-'}")
+    print(f"from {case.resident_name} <{case.resident_email}> via {case.channel}, {view['created_at']}")
+    print(f"subject: {case.subject}\n")
+    for event in view["events"]:
+        print(f"- {event['at']}  {event['kind']}  {event['actor']}")
+        if event["text"]:
+            print("  " + event["text"].strip().replace("\n", "\n  ")[:2000])
+    return 0

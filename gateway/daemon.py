@@ -1,0 +1,199 @@
+"""The composition root: builds the channels, workers and stores, and runs them in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from gateway.channels.smtp import SmtpHandler, SmtpServer
+from gateway.intake import Intake, Router
+from gateway.live_config import LiveConfig
+from gateway.model import Decision, InboundMessage
+from gateway.notifier.compose import Identity
+from gateway.notifier.outbox_worker import OutboxWorker
+from gateway.notifier.plan import Planner
+from gateway.notifier.templates import Templates
+from gateway.notifier.transports import MaildirTransport, SmtpRelayTransport, Transport
+from gateway.rules import CaseFields, route
+from gateway.settings import Settings
+from gateway.store import migrate
+from gateway.store.db import Database, make_engine
+from gateway.store.receipt_writer import ReceiptWriter
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def identity_for(settings: Settings, live: LiveConfig) -> Identity:
+    address = settings.sender_address or live.current.addresses[0]
+    domain = settings.mail_domain or address.rpartition("@")[2]
+    return Identity(address=address, name=settings.sender_name, domain=domain, secret=settings.reply_secret)
+
+
+def make_router(live: LiveConfig) -> Router:
+    def router(msg: InboundMessage, channel: str, rcpt_tos: tuple[str, ...], now: datetime) -> Decision:
+        # `live.current` is read once: a reload in the middle cannot mix two configurations.
+        return route(live.current, CaseFields.from_message(msg, channel, rcpt_tos or None), now)
+
+    return router
+
+
+def make_transports(settings: Settings) -> dict[str, Transport]:
+    mail: Transport
+    if settings.outbound_host:
+        mail = SmtpRelayTransport(
+            settings.outbound_host,
+            settings.outbound_port,
+            starttls=settings.outbound_starttls,
+            username=settings.outbound_username,
+            password=settings.outbound_password,
+            timeout=settings.outbound_timeout,
+            local_hostname=settings.smtp_hostname,
+        )
+    else:
+        mail = MaildirTransport(settings.outbox_maildir)
+    return {"mail": mail}
+
+
+class Daemon:
+    """One process: SMTP in, intake, outbox out. Stops cleanly on SIGTERM/SIGINT, reloads rules on SIGHUP."""
+
+    def __init__(self, settings: Settings, live: LiveConfig, db: Database, clock: Clock = utc_now) -> None:
+        self.settings = settings
+        self.live = live
+        self.db = db
+        self.clock = clock
+        # Unique per process: a restarted process must not mistake a dead one's leases for its own.
+        self.owner = f"{settings.node_name}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.writer = ReceiptWriter(db, clock)
+        identity = identity_for(settings, live)
+        planner = Planner(
+            Templates(settings.templates_dir),
+            identity,
+            live.is_city_address,
+            settings.receipts_per_sender_per_hour,
+        )
+        self.intake = Intake(
+            db,
+            planner,
+            identity,
+            make_router(live),
+            clock,
+            self.owner,
+            settings.code_prefix,
+            lease=timedelta(seconds=settings.intake_lease_seconds),
+        )
+        self.outbox = OutboxWorker(
+            db,
+            make_transports(settings),
+            clock,
+            self.owner,
+            max_attempts=settings.outbox_max_attempts,
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+        )
+        self.smtp = SmtpServer(
+            SmtpHandler(self.writer, live.is_city_address),
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_hostname,
+            settings.max_message_size,
+        )
+        self.stopping = asyncio.Event()
+        self._intake_done = asyncio.Event()
+        self._outbox_wake = asyncio.Event()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._request_stop, sig)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
+        self.writer.start()
+        await self.smtp.start()
+        log.info("gateway running", owner=self.owner, database=self.db.dialect)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._intake_loop(), name="intake")
+                tasks.create_task(self._outbox_loop(), name="outbox")
+                tasks.create_task(self._shutdown_when_asked(), name="shutdown")
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+        log.info("gateway stopped")
+        return 0
+
+    def _request_stop(self, sig: signal.Signals) -> None:
+        log.info("stop requested", signal=sig.name)
+        self.stopping.set()
+
+    def _reload(self) -> None:
+        log.info("reload requested", signal="SIGHUP")
+        asyncio.get_running_loop().run_in_executor(None, self.live.reload)
+
+    async def _shutdown_when_asked(self) -> None:
+        """Stop accepting, commit what senders are waiting for, then let the workers finish their batch."""
+        await self.stopping.wait()
+        await self.smtp.stop()
+        await self.writer.stop()
+        self._intake_done.set()
+
+    async def _intake_loop(self) -> None:
+        committed = self.writer.committed
+        while not self._intake_done.is_set():
+            committed.clear()
+            count = await self._guarded("intake", self.intake.run_once_async)
+            if count:
+                self._outbox_wake.set()
+                continue
+            await _wait_any((committed, self._intake_done), self.settings.poll_interval)
+
+    async def _outbox_loop(self) -> None:
+        while not (self._intake_done.is_set() and self.stopping.is_set()):
+            self._outbox_wake.clear()
+            count = await self._guarded("outbox", self.outbox.run_once)
+            if not count:
+                await _wait_any((self._outbox_wake, self._intake_done), self.settings.poll_interval)
+        # A last round so that receipts for the final batch go out before exit.
+        await self._guarded("outbox", self.outbox.run_once)
+
+    async def _guarded(self, name: str, step: Callable[[], Awaitable[int]]) -> int:
+        """Run one step of a worker; a failure is logged and retried after a pause, never fatal."""
+        try:
+            return await step()
+        except Exception:  # the worker-loop catch-all (STYLE.md): the loop must outlive a bad round
+            log.exception("worker round failed; retrying", worker=name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), 2.0)
+            return 0
+
+
+async def _wait_any(events: tuple[asyncio.Event, ...], seconds: float) -> None:
+    """Return when one of *events* is set, or after *seconds* (work another node committed shows up then)."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+async def serve(settings: Settings, live: LiveConfig) -> int:
+    """Open the database (migrating the embedded default), run the daemon until it is asked to stop."""
+    db = Database(make_engine(settings.database_url))
+    try:
+        if settings.auto_migrate:
+            await asyncio.to_thread(migrate.upgrade, db)
+        return await Daemon(settings, live, db).run()
+    finally:
+        db.dispose()

@@ -1,0 +1,111 @@
+"""Ways out: a local maildir (the embedded default) and an SMTP relay. Each raises Temporary or Permanent."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import socket
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from gateway.store.outbox import Claimed
+
+
+class DeliveryError(Exception):
+    """A delivery attempt failed."""
+
+
+class TemporaryFailure(DeliveryError):
+    """Try again later (4xx, a timeout, a refused connection)."""
+
+
+class PermanentFailure(DeliveryError):
+    """Do not try again (5xx): the message is parked with the reason."""
+
+
+class Transport(Protocol):
+    async def deliver(self, item: Claimed) -> None: ...
+
+
+class MaildirTransport:
+    """Writes each message into a maildir's new/ folder, exactly once.
+
+    The file name comes from the outbox row, so a retry after a crash between writing and recording
+    finds the file already there instead of delivering a second copy.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for sub in ("tmp", "new", "cur"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+
+    async def deliver(self, item: Claimed) -> None:
+        await asyncio.to_thread(self._write, item)
+
+    def _write(self, item: Claimed) -> None:
+        digest = hashlib.sha256((item.message_id or str(item.id)).encode()).hexdigest()[:16]
+        name = f"{item.id:012d}.{digest}.{socket.gethostname()}"
+        final = self.root / "new" / name
+        if final.exists() or (self.root / "cur" / f"{name}:2,").exists():
+            return
+        tmp = self.root / "tmp" / name
+        envelope = f"X-Envelope-From: <{item.mail_from}>\nX-Envelope-To: <{item.recipient}>\n".encode()
+        try:
+            with open(tmp, "wb") as f:
+                f.write(envelope + item.body)
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(tmp, final)
+            dir_fd = os.open(self.root / "new", os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise TemporaryFailure(f"maildir {self.root}: {exc}") from exc
+
+
+class SmtpRelayTransport:
+    """Hands messages to the city's relay with aiosmtplib, STARTTLS when configured."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        starttls: bool = False,
+        username: str = "",
+        password: str = "",
+        timeout: float = 30.0,
+        local_hostname: str | None = None,
+    ) -> None:
+        self.host, self.port, self.starttls = host, port, starttls
+        self.username, self.password, self.timeout = username, password, timeout
+        self.local_hostname = local_hostname
+
+    async def deliver(self, item: Claimed) -> None:
+        try:
+            await aiosmtplib.send(
+                item.body,
+                sender=item.mail_from,  # "" gives MAIL FROM:<> (FINDINGS.md)
+                recipients=[item.recipient],
+                hostname=self.host,
+                port=self.port,
+                # None would upgrade only when offered; a relay that should do TLS must not be downgraded.
+                start_tls=self.starttls,
+                use_tls=False,
+                username=self.username or None,
+                password=self.password or None,
+                timeout=self.timeout,
+                local_hostname=self.local_hostname,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            text = f"{exc.code} {exc.message}"
+            if 500 <= exc.code < 600:
+                raise PermanentFailure(text) from exc
+            raise TemporaryFailure(text) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
