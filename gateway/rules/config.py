@@ -1,0 +1,115 @@
+"""The loaded configuration as values: `Config`, `Department`, `Rule` and their parts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from gateway.rules.areas import Area
+from gateway.rules.case import CaseFields
+from gateway.rules.conditions import Condition, WordIndex, base_address
+from gateway.rules.timewindow import TimeWindow
+from gateway.rules.worktime import Duration, WorkCalendar
+
+Kind = Literal["city", "contractor", "agency"]
+KINDS: tuple[Kind, ...] = ("city", "contractor", "agency")
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    url: str
+    secret_env: str | None = None  # name of the environment variable holding the signing secret
+
+
+@dataclass(frozen=True, slots=True)
+class DutyEntry:
+    """One line of a duty roster: *email* receives cases during *when*; ``when=None`` is "otherwise"."""
+
+    when: TimeWindow | None
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    key: str
+    name: Mapping[str, str]  # language → display name
+    email: str
+    kind: Kind
+    answer_within: Duration
+    first_response_within: Duration
+    calendar: WorkCalendar  # office hours, holidays, time zone: what working time counts over
+    webhook: Webhook | None = None
+    escalation: str | None = None  # who hears about overdue cases
+    on_duty: tuple[DutyEntry, ...] = ()
+
+    @property
+    def office_hours(self) -> TimeWindow:
+        return self.calendar.office_hours
+
+    def display_name(self, language: str | None = None) -> str:
+        return self.name.get(language or "fi") or next(iter(self.name.values()), self.key)
+
+    def contact_at(self, now: datetime) -> str:
+        """The address that receives a case arriving at *now*: the first duty entry whose time fits."""
+        for entry in self.on_duty:
+            if entry.when is None or entry.when.contains(now, self.calendar.timezone):
+                return entry.email
+        return self.email
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A case a rule must route as expected; `check_config` runs them like unit tests."""
+
+    case: CaseFields
+    at: datetime
+    expect: str  # department
+    line: int
+    explicit: bool  # False when `expect` defaulted to the rule's own department
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    department: str
+    priority: str
+    condition: Condition | None  # None: matches everything
+    line: int
+    index: int
+    description: str = ""
+    answer_within: Duration | None = None  # overrides the department's
+    first_response_within: Duration | None = None
+    examples: tuple[Example, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """departments.yaml + rules.yaml + areas.geojson, validated and compiled."""
+
+    addresses: tuple[str, ...]  # lower-case
+    timezone: ZoneInfo
+    departments: Mapping[str, Department]
+    rules: tuple[Rule, ...]
+    default: str
+    areas: Mapping[str, Area]
+    word_index: WordIndex
+    holidays: str | None = None
+    departments_file: str = "departments.yaml"
+    rules_file: str = "rules.yaml"
+
+    def department(self, name: str) -> Department:
+        try:
+            return self.departments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.departments))
+            raise KeyError(f"unknown department {name!r} (known: {known})") from None
+
+
+def is_city_address(config: Config, address: str) -> bool:
+    """True for a configured address or a plus-address of one (``palaute+x@hel.example``)."""
+    address = address.strip().lower()
+    return address in config.addresses or base_address(address) in config.addresses
