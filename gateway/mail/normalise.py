@@ -1,0 +1,117 @@
+"""parse(): raw mail bytes and their SMTP envelope in, one InboundMessage out. Pure; never raises."""
+
+from __future__ import annotations
+
+import hashlib
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+
+from gateway.mail import headers
+from gateway.mail.automatic import judge
+from gateway.mail.body import extract
+from gateway.mail.charset import decode_bytes
+from gateway.mail.language import detect_language
+from gateway.mail.reply import strip_reply
+from gateway.model import Address, InboundMessage
+from gateway.tracking import find_code
+
+LOOP_HEADER = "X-Gateway-Loop"
+
+# compat32, not policy.default: we decode every header ourselves (headers.py), and policy.default's
+# header objects made parsing 2.5-4 times slower with the same output (docs/decisions/0002).
+_PARSER = BytesParser(policy=policy.compat32)
+
+
+def parse(
+    raw: bytes,
+    *,
+    envelope_rcpts: tuple[str, ...] = (),
+    mail_from: str | None = None,
+    code_prefix: str = "HEL",
+) -> InboundMessage:
+    """Normalise *raw* mail into an InboundMessage.
+
+    *mail_from* is the SMTP reverse-path: "" is the null sender <> (always automatic, RFC 3834),
+    None means unknown (a file). *envelope_rcpts* are searched for a tracking code in a
+    plus-address, like To and Cc. Any bytes give a message; nothing here raises.
+    """
+    raw = bytes(raw)
+    try:
+        return _normalise(_PARSER.parsebytes(raw), raw, envelope_rcpts, mail_from, code_prefix)
+    except Exception:  # a parser or library bug on hostile bytes: keep the mail, readable as text
+        return _unparseable(raw, mail_from)
+
+
+def synthetic_message_id(raw: bytes) -> str:
+    """A stable Message-ID for mail that has none: the same bytes always get the same id."""
+    return f"sha256-{hashlib.sha256(raw).hexdigest()}@gateway.invalid"
+
+
+def _normalise(
+    msg: Message,
+    raw: bytes,
+    envelope_rcpts: tuple[str, ...],
+    mail_from: str | None,
+    code_prefix: str,
+) -> InboundMessage:
+    subject = headers.text(msg, "subject")
+    senders = headers.addresses(msg, "from") or headers.addresses(msg, "sender")
+    sender = senders[0] if senders else Address((mail_from or "").strip("<>").lower())
+    to = tuple(a.email for a in headers.addresses(msg, "to"))
+    cc = tuple(a.email for a in headers.addresses(msg, "cc"))
+    body = extract(msg)
+    reply_text = strip_reply(body.own_text)
+    verdict = judge(msg, subject, sender.email, body, mail_from)
+    recipients = tuple(r.strip().strip("<>").lower() for r in envelope_rcpts) + to + cc
+    ids = headers.message_ids(headers.text(msg, "message-id"))
+    in_reply_to = headers.message_ids(headers.text(msg, "in-reply-to"))
+    return InboundMessage(
+        message_id=ids[0] if ids else synthetic_message_id(raw),
+        sender=sender,
+        to=tuple(dict.fromkeys(to + cc)),
+        subject=subject,
+        text=body.text,
+        reply_text=reply_text,
+        language=_language(reply_text, subject, body.text),
+        attachments=body.attachments,
+        auto_reply=verdict.auto_reply,
+        bounce=verdict.bounce,
+        tracking_code=_tracking_code(recipients, subject, code_prefix),
+        in_reply_to=in_reply_to[0] if in_reply_to else None,
+        references=headers.message_ids(headers.text(msg, "references")),
+        date=headers.parse_date(headers.text(msg, "date")),
+        loop_marker=headers.text(msg, LOOP_HEADER) or None,
+        bounced_message_ids=verdict.bounced_message_ids,
+        cc=cc,
+    )
+
+
+def _language(reply_text: str, subject: str, text: str) -> str | None:
+    """The language of what the sender wrote; only when they wrote nothing new (all quote, or only
+    attachments) do the subject and the whole text stand in. A short reply stays None."""
+    return detect_language(reply_text if reply_text.strip() else f"{subject}\n{text}")
+
+
+def _tracking_code(recipients: tuple[str, ...], subject: str, prefix: str) -> str | None:
+    """A code in a plus-address (palaute+hel-7k3m-q9td.<token>@...) first: we made that address;
+    then the subject. Never the body, where residents quote other people's codes."""
+    for address in recipients:
+        local = address.rpartition("@")[0] or address
+        if "+" in local and (code := find_code(local.partition("+")[2], prefix)):
+            return code
+    return find_code(subject, prefix)
+
+
+def _unparseable(raw: bytes, mail_from: str | None) -> InboundMessage:
+    text = decode_bytes(raw)
+    return InboundMessage(
+        message_id=synthetic_message_id(raw),
+        sender=Address((mail_from or "").strip("<>").lower()),
+        to=(),
+        subject="",
+        text=text,
+        reply_text=text,
+        language=None,
+        auto_reply=mail_from == "",
+    )
