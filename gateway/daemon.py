@@ -111,25 +111,30 @@ class Daemon:
             settings.max_message_size,
         )
         self.stopping = asyncio.Event()
+        self.ready = asyncio.Event()  # set once SMTP listens
         self._intake_done = asyncio.Event()
         self._outbox_wake = asyncio.Event()
 
-    async def run(self) -> int:
+    async def run(self, install_signals: bool = True) -> int:
+        """Serve until `stopping` is set (SIGTERM, SIGINT); return the exit status."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._request_stop, sig)
-        loop.add_signal_handler(signal.SIGHUP, self._reload)
+        if install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self._request_stop, sig)
+            loop.add_signal_handler(signal.SIGHUP, self._reload)
         self.writer.start()
         await self.smtp.start()
-        log.info("gateway running", owner=self.owner, database=self.db.dialect)
+        self.ready.set()
+        log.info("gateway running", owner=self.owner, database=self.db.dialect, smtp_port=self.smtp.port)
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._intake_loop(), name="intake")
                 tasks.create_task(self._outbox_loop(), name="outbox")
                 tasks.create_task(self._shutdown_when_asked(), name="shutdown")
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                loop.remove_signal_handler(sig)
+            if install_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                    loop.remove_signal_handler(sig)
         log.info("gateway stopped")
         return 0
 

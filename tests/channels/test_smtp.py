@@ -1,0 +1,152 @@
+"""The SMTP channel against a real client: Python's smtplib talking to the daemon's aiosmtpd server."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import text
+
+from gateway.store.tables import cases, receipts
+from tests.support.daemon import RunningDaemon, wait_for
+from tests.support.mail import all_cases, count, make_mail, outbox_mail, send, settled
+
+
+def test_accepted_mail_becomes_one_case_and_one_receipt(gateway: RunningDaemon) -> None:
+    msg = make_mail()
+    assert send(gateway.port, msg) == {}
+    wait_for(lambda: len(outbox_mail(gateway.maildir)) == 1, what="the receipt")
+    [case] = all_cases(gateway.db)
+    assert case.resident_email == "matti@example.fi"
+    assert case.resident_name == "Matti Meikäläinen"
+    assert case.subject == "Lunta kadulla"
+    assert "puoli metriä lunta" in case.text
+    [receipt] = outbox_mail(gateway.maildir)
+    assert receipt["To"].addresses[0].addr_spec == "matti@example.fi"
+    assert receipt["Subject"].startswith(f"[{case.code}] ")
+    assert receipt["In-Reply-To"] == msg["Message-ID"]
+    assert msg["Message-ID"] in receipt["References"]
+    assert receipt["Auto-Submitted"] == "auto-replied"
+    assert receipt["X-Auto-Response-Suppress"] == "All"
+    assert receipt["From"].addresses[0].addr_spec == "palaute@hel.example"
+    assert case.code in receipt.get_content()
+
+
+@pytest.mark.parametrize("rcpt", ["palaute@hel.example", "Feedback@HEL.example", "palaute+talvi@hel.example"])
+def test_city_addresses_and_their_plus_addresses_are_accepted(gateway: RunningDaemon, rcpt: str) -> None:
+    assert send(gateway.port, make_mail(to=rcpt), rcpt=rcpt) == {}
+    wait_for(lambda: count(gateway.db, cases) == 1, what="the case")
+
+
+@pytest.mark.parametrize(
+    "rcpt", ["someone@elsewhere.example", "kirjaamo@hel.example", "palaute@hel.example.evil", "palaute"]
+)
+def test_other_recipients_are_refused_and_we_never_relay(gateway: RunningDaemon, rcpt: str) -> None:
+    with smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        client.ehlo()
+        client.mail("spammer@example.com")
+        code, reply = client.rcpt(rcpt)
+    assert code == 550
+    assert reply.startswith(b"5.1.1")
+    assert count(gateway.db, receipts) == 0
+
+
+def test_one_mail_to_two_city_addresses_is_one_case(gateway: RunningDaemon) -> None:
+    msg = make_mail(to="palaute@hel.example, feedback@hel.example")
+    assert send(gateway.port, msg) == {}
+    wait_for(lambda: settled(gateway.db) and len(outbox_mail(gateway.maildir)) == 1, what="settling")
+    assert count(gateway.db, cases) == 1
+
+
+def test_the_same_mail_delivered_twice_is_one_case(gateway: RunningDaemon) -> None:
+    msg = make_mail()
+    send(gateway.port, msg, rcpt="palaute@hel.example")
+    send(gateway.port, msg, rcpt="feedback@hel.example")  # e.g. a second route, or a retry after a lost 250
+    wait_for(lambda: count(gateway.db, receipts, receipts.c.state == "done") == 2, what="both receipts")
+    assert count(gateway.db, cases) == 1
+    assert count(gateway.db, receipts, receipts.c.outcome == "duplicate") == 1
+
+
+def test_oversized_mail_gets_552_and_is_not_stored(start_gateway: Callable[..., RunningDaemon]) -> None:
+    gateway = start_gateway(max_message_size=20_000)
+    big = make_mail(body="lunta " * 10_000)
+    with smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        # Without SIZE= in MAIL FROM, so that the limit is enforced while the data arrives.
+        client.ehlo()
+        client.mail("matti@example.fi")
+        client.rcpt("palaute@hel.example")
+        code, _ = client.data(big.as_bytes())
+    assert code == 552
+    assert count(gateway.db, receipts) == 0
+
+
+def test_size_declared_too_big_is_refused_at_mail_from(start_gateway: Callable[..., RunningDaemon]) -> None:
+    gateway = start_gateway(max_message_size=20_000)
+    with smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        client.ehlo()
+        code, _ = client.mail("matti@example.fi", options=["SIZE=50000"])
+    assert code == 552
+
+
+def test_lines_longer_than_1000_bytes_are_accepted(gateway: RunningDaemon) -> None:
+    long_line = "Lunta " + "x" * 5000
+    raw = (
+        "From: matti@example.fi\r\nTo: palaute@hel.example\r\nSubject: long\r\n"
+        "Message-ID: <long-line@example.fi>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        f"<p>{long_line}</p>\r\n"
+    ).encode()
+    with smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        assert client.sendmail("matti@example.fi", ["palaute@hel.example"], raw) == {}
+    wait_for(lambda: count(gateway.db, cases) == 1, what="the case")
+    assert "x" * 5000 in all_cases(gateway.db)[0].text
+
+
+def test_storage_failure_answers_451_and_the_retry_succeeds(gateway: RunningDaemon) -> None:
+    with gateway.db.write() as conn:  # take the receipts table away under the running daemon
+        conn.execute(text("ALTER TABLE receipts RENAME TO receipts_away"))
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        send(gateway.port, make_mail())
+    assert err.value.smtp_code == 451
+    assert err.value.smtp_error.startswith(b"4.3.0")
+    assert b"Traceback" not in err.value.smtp_error
+    with gateway.db.write() as conn:
+        conn.execute(text("ALTER TABLE receipts_away RENAME TO receipts"))
+    assert send(gateway.port, make_mail()) == {}  # what a sending MTA does after a 4xx
+    wait_for(lambda: count(gateway.db, cases) == 1, what="the case after the retry")
+
+
+def test_internal_error_answers_451_without_a_traceback(
+    gateway: RunningDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert gateway.daemon is not None
+
+    async def broken(item: object) -> int:
+        raise RuntimeError("a bug with a secret inside")
+
+    monkeypatch.setattr(gateway.daemon.writer, "store", broken)
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        send(gateway.port, make_mail())
+    assert err.value.smtp_code == 451
+    assert b"secret" not in err.value.smtp_error and b"RuntimeError" not in err.value.smtp_error
+    monkeypatch.undo()
+    assert send(gateway.port, make_mail()) == {}  # the server lives on
+
+
+def test_8bit_and_smtputf8_mail_is_accepted(gateway: RunningDaemon) -> None:
+    raw = (
+        "From: Åsa Öberg <åsa@exempel.se>\r\nTo: palaute@hel.example\r\nSubject: Snö på gatan\r\n"
+        "Message-ID: <utf8@exempel.se>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\nDet ligger mycket snö på gatan och ingen har plogat den.\r\n"
+    ).encode()
+    with smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        client.ehlo()
+        assert client.has_extn("smtputf8")
+        assert (
+            client.sendmail("åsa@exempel.se", ["palaute@hel.example"], raw, mail_options=["SMTPUTF8"]) == {}
+        )
+    [receipt] = wait_for(lambda: outbox_mail(gateway.maildir), what="the receipt")
+    [case] = all_cases(gateway.db)
+    assert case.subject == "Snö på gatan"
+    assert case.language == "sv"
+    assert "respons" in receipt.get_content()  # the Swedish template

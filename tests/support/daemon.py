@@ -1,0 +1,101 @@
+"""A real daemon on ephemeral ports, in a thread of the test process, with a hand on its clock and parts."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from gateway.daemon import Daemon
+from gateway.live_config import LiveConfig, read_config
+from gateway.settings import Settings
+from gateway.store import migrate
+from gateway.store.db import Database, make_engine
+
+T = TypeVar("T")
+
+
+class Clock:
+    """A clock tests can move; it starts at the real time so that leases and rate windows are realistic."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+class RunningDaemon:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.clock = Clock()
+        self.db = Database(make_engine(settings.database_url))
+        migrate.upgrade(self.db)
+        self.live = LiveConfig(settings, read_config(settings))
+        self.daemon: Daemon | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.exit_code: int | None = None
+        self._thread = threading.Thread(target=self._main, name="daemon", daemon=True)
+
+    def _main(self) -> None:
+        async def go() -> int:
+            self.loop = asyncio.get_running_loop()
+            self.daemon = Daemon(self.settings, self.live, self.db, clock=self.clock)
+            return await self.daemon.run(install_signals=False)
+
+        self.exit_code = asyncio.run(go())
+
+    def start(self) -> RunningDaemon:
+        self._thread.start()
+        wait_for(lambda: self.daemon is not None and self.daemon.ready.is_set(), what="daemon start")
+        return self
+
+    @property
+    def port(self) -> int:
+        assert self.daemon is not None
+        return self.daemon.smtp.port
+
+    @property
+    def maildir(self) -> Path:
+        return self.settings.outbox_maildir
+
+    def stop(self) -> None:
+        if self.loop is not None and self.daemon is not None and self._thread.is_alive():
+            self.loop.call_soon_threadsafe(self.daemon.stopping.set)
+        self._thread.join(30)
+        assert not self._thread.is_alive(), "daemon did not stop within 30 s"
+        self.db.dispose()
+
+
+def test_settings(tmp_path: Path, database_url: str, config_dir: Path, **overrides: object) -> Settings:
+    base = Settings(
+        database_url=database_url,
+        config_dir=config_dir,
+        smtp_port=0,
+        smtp_hostname="gateway.test",
+        outbox_maildir=tmp_path / "outbox",
+        poll_interval=0.05,
+        log_format="console",
+        reply_secret="test-secret",
+    )
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 15.0, what: str = "condition") -> T:
+    """Poll *predicate* until it returns something truthy; fail the test after *timeout* seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
