@@ -70,12 +70,12 @@ def load_with_problems(
     rules_reader = Reader(str(rules), problems)
     addresses = None if base is None else frozenset(base["addresses"])
     builder = ConditionBuilder(rules_reader, area_map, addresses, areas_failed)
-    known = None if base is None else base["departments"]
+    known = None if base is None else base["names"]
     tz = ZoneInfo("UTC") if base is None else base["timezone"]
     address_list = [] if base is None else list(base["addresses"])
     rules_data = load_yaml(rules, problems)
     loaded = _load_rules(rules_reader, rules_data, builder, known, tz, address_list)
-    if base is None or loaded is None or has_errors(problems):
+    if base is None or loaded is None or has_errors(problems) or not base["departments"]:
         return None, problems
     rule_list, default = loaded
     prefixes = frozenset(builder.prefixes)
@@ -165,12 +165,13 @@ def _load_departments(r: Reader, data: Any) -> dict[str, Any] | None:
     elif "departments" in top:
         r.error(top.line_of("departments"), "departments: expected a mapping of departments")
     if not ok or holidays is None or default_hours is None:
-        return None
+        departments = {}  # the file has errors: keep only the names, for checking rules.yaml
     return {
+        "names": frozenset(str(k) for k in depts) if isinstance(depts, YMap) else frozenset(),
         "timezone": tz,
         "addresses": addresses,
         "departments": departments,
-        "holidays": holidays.country,
+        "holidays": None if holidays is None else holidays.country,
     }
 
 
@@ -300,7 +301,7 @@ def _load_rules(
     r: Reader,
     data: Any,
     builder: ConditionBuilder,
-    departments: dict[str, Department] | None,
+    departments: frozenset[str] | None,
     tz: ZoneInfo,
     addresses: list[str],
 ) -> tuple[list[Rule], str] | None:
@@ -343,7 +344,7 @@ def _rule(
     item: Any,
     line: int,
     builder: ConditionBuilder,
-    departments: dict[str, Department] | None,
+    departments: frozenset[str] | None,
     tz: ZoneInfo,
     addresses: list[str],
 ) -> Rule | None:
@@ -402,7 +403,7 @@ def _example(
     item: Any,
     line: int,
     dept: str,
-    departments: dict[str, Department] | None,
+    departments: frozenset[str] | None,
     tz: ZoneInfo,
     addresses: list[str],
 ) -> Example | None:
