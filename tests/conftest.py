@@ -23,7 +23,8 @@ def _pg_unreachable() -> str | None:
         with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
             return None
     except psycopg.Error as exc:
-        return f"no PostgreSQL at {PG_ADMIN_URL} ({str(exc).strip().splitlines()[0]}); set GATEWAY_TEST_DATABASE_URL"
+        reason = str(exc).strip().splitlines()[0]
+        return f"no PostgreSQL at {PG_ADMIN_URL} ({reason}); set GATEWAY_TEST_DATABASE_URL"
 
 
 _PG_SKIP = _pg_unreachable()
