@@ -65,7 +65,8 @@ def enqueue(conn: Connection, item: OutboundItem, now: datetime) -> bool:
         stmt = sqlite.insert(outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
     else:  # pragma: no cover - the two databases we support are above
         stmt = insert(outbox).values(**values)
-    return conn.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: psycopg reports no reliable rowcount for ON CONFLICT DO NOTHING.
+    return conn.execute(stmt.returning(outbox.c.id)).first() is not None
 
 
 def count_recent(conn: Connection, recipient: str, kind: str, since: datetime) -> int:

@@ -1,0 +1,175 @@
+"""Intake end to end: how follow-ups, strangers, automatic mail, loops and poison messages are treated."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+import pytest
+
+from gateway import intake as intake_module
+from gateway.mail import parse
+from gateway.model import InboundMessage
+from gateway.store import receipts as receipt_store
+from gateway.store.tables import cases, receipts
+from tests.support.daemon import RunningDaemon, wait_for
+from tests.support.mail import all_cases, count, events_of, make_mail, outbox_mail, send, settled
+
+
+def _first_case(gateway: RunningDaemon, sender: str = "matti@example.fi") -> tuple[Any, EmailMessage]:
+    send(gateway.port, make_mail(sender=sender))
+    [receipt] = wait_for(lambda: outbox_mail(gateway.maildir), what="the receipt")
+    [case] = all_cases(gateway.db)
+    return case, receipt
+
+
+def _reply_to(receipt: EmailMessage, sender: str, body: str, **headers: str) -> EmailMessage:
+    return make_mail(
+        sender=sender,
+        subject="Re: " + str(receipt["Subject"]),
+        body=body,
+        In_Reply_To=str(receipt["Message-ID"]),
+        References=str(receipt["Message-ID"]),
+        **headers,
+    )
+
+
+def test_a_residents_reply_to_the_receipt_joins_the_case(gateway: RunningDaemon) -> None:
+    case, receipt = _first_case(gateway)
+    send(gateway.port, _reply_to(receipt, "matti@example.fi", "Lisäksi katuvalo on rikki.\n\n> vanha teksti"))
+    wait_for(lambda: len(events_of(gateway.db, case.id)) >= 3, what="the follow-up")
+    assert count(gateway.db, cases) == 1
+    follow_up = events_of(gateway.db, case.id)[-1]
+    assert follow_up.kind == "follow-up"
+    assert "katuvalo" in follow_up.text and "vanha teksti" not in follow_up.text
+    assert len(outbox_mail(gateway.maildir)) == 1  # a follow-up gets no second receipt
+
+
+def test_tracking_code_in_subject_from_the_resident_is_a_follow_up(gateway: RunningDaemon) -> None:
+    case, _ = _first_case(gateway)
+    send(gateway.port, make_mail(subject=f"Asia {case.code.lower()}", body="Tilanne on yhä sama."))
+    wait_for(lambda: events_of(gateway.db, case.id)[-1].kind == "follow-up", what="the follow-up")
+    assert count(gateway.db, cases) == 1
+
+
+def test_tracking_code_in_the_plus_address_from_the_resident_is_a_follow_up(gateway: RunningDaemon) -> None:
+    case, _ = _first_case(gateway)
+    rcpt = f"palaute+{case.code.lower()}@hel.example"
+    send(gateway.port, make_mail(to=rcpt, subject="lisää", body="Vielä yksi asia."), rcpt=rcpt)
+    wait_for(lambda: events_of(gateway.db, case.id)[-1].kind == "follow-up", what="the follow-up")
+    assert count(gateway.db, cases) == 1
+
+
+def test_a_stranger_quoting_a_tracking_code_opens_a_case_of_their_own(gateway: RunningDaemon) -> None:
+    case, receipt = _first_case(gateway)
+    send(gateway.port, _reply_to(receipt, "stranger@example.com", "Haluan nähdä tämän asian tiedot."))
+    wait_for(lambda: count(gateway.db, cases) == 2, what="the stranger's own case")
+    assert all(e.actor != "stranger@example.com" for e in events_of(gateway.db, case.id))
+    stranger_case = all_cases(gateway.db)[1]
+    assert stranger_case.resident_email == "stranger@example.com"
+    assert stranger_case.code != case.code
+
+
+def test_an_out_of_office_reply_is_kept_on_the_case_and_never_answered(gateway: RunningDaemon) -> None:
+    case, receipt = _first_case(gateway)
+    ooo = _reply_to(receipt, "matti@example.fi", "Olen lomalla 1.12. asti.", Auto_Submitted="auto-replied")
+    ooo.replace_header("Subject", "Automaattinen vastaus: " + str(receipt["Subject"]))
+    send(gateway.port, ooo)
+    wait_for(lambda: events_of(gateway.db, case.id)[-1].kind == "automatic", what="the automatic event")
+    wait_for(lambda: settled(gateway.db), what="settling")
+    assert count(gateway.db, cases) == 1
+    assert len(outbox_mail(gateway.maildir)) == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto_Submitted": "auto-generated"},
+        {"Precedence": "bulk"},
+        {"List_Id": "<tiedote.example.fi>"},
+        {"X_Autoreply": "yes"},
+    ],
+)
+def test_automatic_mail_opens_no_case_and_gets_no_receipt(
+    gateway: RunningDaemon, headers: dict[str, str]
+) -> None:
+    send(gateway.port, make_mail(subject="Uutiskirje", **headers))
+    wait_for(lambda: count(gateway.db, receipts, receipts.c.state == "done") == 1, what="processing")
+    assert count(gateway.db, cases) == 0
+    assert outbox_mail(gateway.maildir) == []
+
+
+def test_mail_from_the_null_sender_gets_no_receipt(gateway: RunningDaemon) -> None:
+    send(gateway.port, make_mail(sender="MAILER-DAEMON@mx.example.fi"), mail_from="")
+    wait_for(lambda: count(gateway.db, receipts, receipts.c.state == "done") == 1, what="processing")
+    assert outbox_mail(gateway.maildir) == []
+
+
+def test_our_own_receipt_coming_back_is_dropped(gateway: RunningDaemon) -> None:
+    _, receipt = _first_case(gateway)
+    del receipt["X-Envelope-From"], receipt["X-Envelope-To"]
+    send(gateway.port, receipt, rcpt="palaute@hel.example", mail_from="palaute@hel.example")
+    wait_for(lambda: count(gateway.db, receipts, receipts.c.outcome == "loop") == 1, what="the loop drop")
+    assert count(gateway.db, cases) == 1
+    assert len(outbox_mail(gateway.maildir)) == 1
+
+
+def test_a_bounce_of_our_receipt_is_recorded_on_its_case(gateway: RunningDaemon) -> None:
+    case, receipt = _first_case(gateway)
+    returned_headers = bytes(receipt).split(b"\n\n", 1)[0].decode()
+    dsn = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.fi>\r\n"
+        "To: palaute@hel.example\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: {make_msgid(domain='mx.example.fi')}\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+        "--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.fi\r\n\r\n"
+        "Final-Recipient: rfc822; matti@example.fi\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        f"--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n{returned_headers}\r\n"
+        "--b1--\r\n"
+    ).encode()
+    with smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        client.sendmail("", ["palaute@hel.example"], dsn)
+    wait_for(lambda: events_of(gateway.db, case.id)[-1].kind == "automatic", what="the bounce event")
+    assert events_of(gateway.db, case.id)[-1].data["kind"] == "bounce"
+    assert count(gateway.db, cases) == 1
+    assert len(outbox_mail(gateway.maildir)) == 1
+
+
+def test_receipts_are_rate_limited_per_sender(start_gateway: Callable[..., RunningDaemon]) -> None:
+    gateway = start_gateway(receipts_per_sender_per_hour=3)
+    for i in range(5):
+        send(gateway.port, make_mail(subject=f"Asia {i}", body=f"Kuopat kadulla, paikka {i}."))
+    wait_for(lambda: count(gateway.db, cases) == 5 and settled(gateway.db), what="five cases")
+    assert len(outbox_mail(gateway.maildir)) == 3
+    send(gateway.port, make_mail(sender="liisa@example.fi"))
+    wait_for(lambda: len(outbox_mail(gateway.maildir)) == 4, what="another sender's receipt")
+
+
+def test_a_poison_message_is_parked_alone_and_can_be_replayed(
+    gateway: RunningDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fragile(raw: bytes, **kwargs: Any) -> InboundMessage:
+        if b"POISON" in raw:
+            raise ValueError("the parser choked")
+        return parse(raw, **kwargs)
+
+    monkeypatch.setattr(intake_module, "parse", fragile)
+    send(gateway.port, make_mail(subject="POISON"))
+    send(gateway.port, make_mail(subject="Kuoppa", sender="liisa@example.fi"))
+    wait_for(
+        lambda: count(gateway.db, receipts, receipts.c.state == "parked") == 1, what="the parked receipt"
+    )
+    wait_for(lambda: count(gateway.db, cases) == 1, what="the healthy message's case")
+    [(_, _, error)] = receipt_store.list_parked(gateway.db)
+    assert "the parser choked" in error
+    monkeypatch.undo()
+    assert receipt_store.requeue_parked(gateway.db) == 1
+    wait_for(lambda: count(gateway.db, cases) == 2, what="the replayed case")
+    assert count(gateway.db, receipts, receipts.c.state == "parked") == 0
