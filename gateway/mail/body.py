@@ -69,9 +69,10 @@ def extract(msg: Message) -> Body:
 
 def content_type(part: Message) -> str:
     try:
-        return part.get_content_type().lower()
-    except Exception:  # policy.default parses the header on access and can raise
+        value = part.get_content_type()
+    except Exception:  # a damaged Content-Type header must not stop the message
         return "text/plain"
+    return clean(value).lower() if isinstance(value, str) else "text/plain"
 
 
 def _visit(

@@ -85,3 +85,14 @@ def test_malformed_headers_do_not_stop_the_rest() -> None:
     assert msg.subject.startswith("ok")
     assert msg.date is None
     assert msg.text == "body"
+
+
+def test_nul_in_a_content_type_does_not_reach_the_attachment() -> None:
+    # Found by the mutation property test: the MIME type itself carried a NUL.
+    raw = (
+        b"From: a@b.example\nContent-Type: multipart/mixed; boundary=b\n\n"
+        b"--b\nContent-Type: text/plain\n\nhello there\n"
+        b"--b\nContent-Type: \x00image/png\nContent-Disposition: attachment\n\n\x89PNG\n--b--\n"
+    )
+    msg = parse(raw)
+    assert [a.content_type for a in msg.attachments] == ["image/png"]
