@@ -112,7 +112,8 @@ class Daemon:
         )
         self.stopping = asyncio.Event()
         self.ready = asyncio.Event()  # set once SMTP listens
-        self._intake_done = asyncio.Event()
+        self._intake_done = asyncio.Event()  # no new receipts will come
+        self._drained = asyncio.Event()  # intake has processed every committed receipt
         self._outbox_wake = asyncio.Event()
 
     async def run(self, install_signals: bool = True) -> int:
@@ -154,23 +155,28 @@ class Daemon:
         self._intake_done.set()
 
     async def _intake_loop(self) -> None:
+        """Work while there is work; on shutdown, drain what was committed before exiting."""
         committed = self.writer.committed
-        while not self._intake_done.is_set():
+        while True:
             committed.clear()
             count = await self._guarded("intake", self.intake.run_once_async)
             if count:
                 self._outbox_wake.set()
                 continue
+            if self._intake_done.is_set():
+                self._drained.set()
+                return
             await _wait_any((committed, self._intake_done), self.settings.poll_interval)
 
     async def _outbox_loop(self) -> None:
-        while not (self._intake_done.is_set() and self.stopping.is_set()):
+        while not self._drained.is_set():
             self._outbox_wake.clear()
             count = await self._guarded("outbox", self.outbox.run_once)
             if not count:
-                await _wait_any((self._outbox_wake, self._intake_done), self.settings.poll_interval)
-        # A last round so that receipts for the final batch go out before exit.
-        await self._guarded("outbox", self.outbox.run_once)
+                await _wait_any((self._outbox_wake, self._drained), self.settings.poll_interval)
+        # Deliver what the last batches owe; a failing relay reschedules its rows, so this ends.
+        while await self._guarded("outbox", self.outbox.run_once):
+            pass
 
     async def _guarded(self, name: str, step: Callable[[], Awaitable[int]]) -> int:
         """Run one step of a worker; a failure is logged and retried after a pause, never fatal."""

@@ -49,6 +49,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # aiosmtpd logs every SMTP verb at INFO as "mail.log"; keep the daemon's own log readable.
-    logging.getLogger("mail.log").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # aiosmtpd logs every SMTP verb at INFO as "mail.log": keep it for DEBUG, else keep the log readable.
+    if root.level > logging.DEBUG:
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,0 +1,30 @@
+# Two commands do all the set-up: `make run` and `make test`. Each creates the virtual environment it needs.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check lint bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run the daemon on its embedded default: SQLite in ./var, SMTP on 127.0.0.1:2525, mail into ./var/outbox
+run: $(STAMP)
+	$(BIN)/gateway run
+
+## run every check: lint, types, and the whole test suite (SQLite and the PostgreSQL on 127.0.0.1:5432)
+test: $(STAMP)
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff format --check gateway tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
