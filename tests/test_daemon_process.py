@@ -1,4 +1,4 @@
-"""The daemon as a process: a SIGKILL in a burst loses nothing and doubles nothing; SIGTERM drains; logs are JSON."""
+"""The daemon as a process: SIGKILL in a burst loses and doubles nothing; SIGTERM drains; logs are JSON."""
 
 from __future__ import annotations
 

@@ -118,6 +118,7 @@ class WorkCalendar:
     _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _later: dict[tuple[date, int], date] = field(default_factory=dict, compare=False, repr=False)
 
     def is_working_day(self, day: date) -> bool:
         return bool(self.office_intervals(day))
@@ -139,6 +140,19 @@ class WorkCalendar:
         self._days[day] = result
         return result
 
+    def working_day_after(self, day: date, count: int = 1) -> date:
+        """The *count*-th working day after *day* (memoised: deadlines cluster on the same days)."""
+        key = (day, count)
+        found = self._later.get(key)
+        if found is None:
+            found = day
+            for _ in range(count):
+                found = _next_working_day(found, self)
+            if len(self._later) > 4096:
+                self._later.clear()
+            self._later[key] = found
+        return found
+
     def _utc(self, local_wall: datetime) -> datetime:
         return local_wall.replace(tzinfo=self.timezone).astimezone(UTC)
 
@@ -147,6 +161,8 @@ class WorkCalendar:
 
 
 def _aware(when: datetime) -> datetime:
+    if when.tzinfo is UTC:
+        return when
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"naive datetime {when!r}: pass an aware datetime")
     return when.astimezone(UTC)
@@ -204,10 +220,11 @@ def _add_working_days(start: datetime, count: int, calendar: WorkCalendar) -> da
     intervals = calendar.office_intervals(day)
     elapsed = timedelta(0)
     if intervals:
-        elapsed = working_time_between(intervals[0][0], max(start, intervals[0][0]), calendar)
-        elapsed = min(elapsed, _day_length(intervals))
+        for opens, closes in intervals:  # office time already gone today
+            if start > opens:
+                elapsed += min(start, closes) - opens
     else:
-        day = _next_working_day(day, calendar)
+        day = calendar.working_day_after(day)
     length = _day_length(calendar.office_intervals(day))
     if elapsed == timedelta(0):
         # At (or before) the opening: the due time is the close of the count-th working day, day included.
@@ -215,8 +232,8 @@ def _add_working_days(start: datetime, count: int, calendar: WorkCalendar) -> da
         elapsed = length
         if count == 0:
             return calendar.office_intervals(day)[-1][1]
-    for _ in range(count):
-        day = _next_working_day(day, calendar)
+    if count:
+        day = calendar.working_day_after(day, count)
     target_intervals = calendar.office_intervals(day)
     target_length = _day_length(target_intervals)
     if target_length != length:  # days of different length: keep the same fraction of the day
