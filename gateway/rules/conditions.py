@@ -108,13 +108,32 @@ class Words:
         return f"words {_show(self.entries)}"
 
 
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def combine(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """One alternation scanning the text once, unless joining would change a pattern's meaning."""
+    if len(patterns) < 2 or any(_BACKREFERENCE.search(p.pattern) for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
+    except re.error:  # e.g. the same group name twice, or a global flag not at the start
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Matches:
     patterns: tuple[re.Pattern[str], ...]
+    combined: re.Pattern[str] | None = field(init=False, compare=False)
     cost: int = 5
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "combined", combine(self.patterns))
 
     def match(self, facts: Facts) -> Reasons | None:
         haystack = f"{facts.case.subject}\n{facts.case.text}"
+        if self.combined is not None and self.combined.search(haystack) is None:
+            return None
         for pattern in self.patterns:
             if found := pattern.search(haystack):
                 return (f"matches: {pattern.pattern!r} matched {found.group(0)!r}",)

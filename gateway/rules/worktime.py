@@ -226,7 +226,7 @@ def _add_working_days(start: datetime, count: int, calendar: WorkCalendar) -> da
     else:
         day = calendar.working_day_after(day)
     length = _day_length(calendar.office_intervals(day))
-    if elapsed == timedelta(0):
+    if not elapsed:
         # At (or before) the opening: the due time is the close of the count-th working day, day included.
         count -= 1
         elapsed = length
@@ -235,8 +235,13 @@ def _add_working_days(start: datetime, count: int, calendar: WorkCalendar) -> da
     if count:
         day = calendar.working_day_after(day, count)
     target_intervals = calendar.office_intervals(day)
+    if len(target_intervals) == 1 and len(intervals) == 1:  # the common case, without sums
+        opens, closes = target_intervals[0]
+        if closes - opens != length:  # days of different length: keep the fraction of the day
+            elapsed = (closes - opens) * (elapsed / length)
+        return opens + elapsed
     target_length = _day_length(target_intervals)
-    if target_length != length:  # days of different length: keep the same fraction of the day
+    if target_length != length:
         elapsed = target_length * (elapsed / length)
     return _add_office_time(target_intervals[0][0], elapsed, calendar)
 

@@ -49,6 +49,14 @@ CASES: list[tuple[str, str, dict[str, Any], datetime, str | None]] = [
         WED_10,
         "matches: 'social (services?|workers?)' matched 'Social Worker'",
     ),
+    (
+        "matches second of list",
+        "{matches: ['kuoppa\\d', 'lumi+']}",
+        {"text": "LUMIII"},
+        WED_10,
+        "matches: 'lumi+' matched 'LUMIII'",
+    ),
+    ("matches backreference", "{matches: ['x', '(\\w)\\1{3}']}", {"text": "aaaa"}, WED_10, "matched 'aaaa'"),
     ("matches miss", "{matches: 'kuoppa\\d'}", {"text": "kuoppa"}, WED_10, None),
     (
         "sender",
