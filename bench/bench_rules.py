@@ -18,7 +18,30 @@ from pathlib import Path
 from gateway.rules import CaseFields, Config, load_config, route
 
 ROOT = Path(__file__).resolve().parents[1]
-SYLLABLES = "ka ta la ma pa sa va ri ki ti lu mu su to ko po no ju hä jä pö sö".split()
+SYLLABLES = [
+    "ka",
+    "ta",
+    "la",
+    "ma",
+    "pa",
+    "sa",
+    "va",
+    "ri",
+    "ki",
+    "ti",
+    "lu",
+    "mu",
+    "su",
+    "to",
+    "ko",
+    "po",
+    "no",
+    "ju",
+    "hä",
+    "jä",
+    "pö",
+    "sö",
+]
 
 SHIPPED_CASES = [
     CaseFields(text="Kadulla on puoli metriä lunta eikä sitä ole aurattu.", location=(60.1618, 24.9392)),
