@@ -1,0 +1,129 @@
+"""The store on SQLite and the real PostgreSQL: migrations, UTC, concurrent writers, leased claims."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select
+
+from gateway.store import migrate, outbox, receipts
+from gateway.store.db import Database, make_engine
+from gateway.store.outbox import OutboundItem
+from gateway.store.receipts import NewReceipt
+from gateway.store.tables import cases, metadata
+
+NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+def test_migrations_create_every_table_and_downgrade_to_nothing(database_url: str) -> None:
+    db = Database(make_engine(database_url))
+    try:
+        migrate.upgrade(db)
+        assert migrate.current_revision(db) == migrate.head_revision(db)
+        tables = set(inspect(db.engine).get_table_names())
+        assert set(metadata.tables) <= tables
+        migrate.upgrade(db)  # idempotent: every start runs it
+        migrate.downgrade(db, "base")
+        assert migrate.current_revision(db) is None
+        assert not set(metadata.tables) & set(inspect(db.engine).get_table_names())
+    finally:
+        db.dispose()
+
+
+def test_migrated_schema_matches_the_table_definitions(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == [], "tables.py changed without a migration"
+
+
+def test_times_are_stored_as_utc_and_read_back_aware(db: Database) -> None:
+    helsinki = timezone(timedelta(hours=2))
+    local = datetime(2026, 1, 5, 10, 0, tzinfo=helsinki)
+    with db.write() as conn:
+        conn.execute(
+            cases.insert().values(
+                code="HEL-0000-0001", status="new", channel="smtp", created_at=local, updated_at=local
+            )
+        )
+    with db.read() as conn:
+        stored = conn.execute(select(cases.c.created_at)).scalar_one()
+    assert stored == local and stored.tzinfo is not None
+    assert stored.utcoffset() == timedelta(0) and stored.hour == 8
+
+
+def test_naive_times_are_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive"), db.write() as conn:
+        conn.execute(
+            cases.insert().values(
+                code="HEL-0000-0002", status="new", channel="smtp",
+                created_at=datetime(2026, 1, 5), updated_at=datetime(2026, 1, 5),
+            )
+        )  # fmt: skip
+
+
+def test_concurrent_read_then_write_transactions_do_not_fail(db: Database) -> None:
+    """Four threads claiming and finishing receipts at once: no 'database is locked', no lost work."""
+    with db.write() as conn:
+        receipts.insert_receipts(
+            conn, [NewReceipt("smtp", b"x%d" % i, "a@b", ("p@h",)) for i in range(200)], NOW
+        )
+    errors: list[BaseException] = []
+    done: list[int] = []
+
+    def worker(name: str) -> None:
+        try:
+            while batch := receipts.claim_pending(db, name, 5, NOW, timedelta(minutes=1)):
+                with db.write() as conn:
+                    for r in batch:
+                        assert receipts.finish(conn, r.id, name, outcome="test", now=NOW)
+                        done.append(r.id)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(done) == list(range(1, 201))  # each exactly once
+
+
+def test_a_claim_is_exclusive_until_its_lease_runs_out(db: Database) -> None:
+    with db.write() as conn:
+        [rid] = receipts.insert_receipts(conn, [NewReceipt("smtp", b"raw", "a@b", ("p@h",))], NOW)
+    lease = timedelta(seconds=60)
+    assert [r.id for r in receipts.claim_pending(db, "one", 10, NOW, lease)] == [rid]
+    assert receipts.claim_pending(db, "two", 10, NOW + timedelta(seconds=30), lease) == []
+    [taken] = receipts.claim_pending(db, "two", 10, NOW + timedelta(seconds=61), lease)
+    assert taken.attempts == 2
+    with db.write() as conn:
+        assert not receipts.finish(conn, rid, "one", outcome="late", now=NOW)  # the old owner lost it
+        assert receipts.finish(conn, rid, "two", outcome="ok", now=NOW)
+
+
+def test_outbox_enqueue_is_idempotent_by_key(db: Database) -> None:
+    item = OutboundItem("receipt:HEL-0000-0001", "receipt", "matti@example.fi", b"body")
+    with db.write() as conn:
+        assert outbox.enqueue(conn, item, NOW)
+        assert not outbox.enqueue(conn, item, NOW)
+    [claimed] = outbox.claim_due(db, "n1", 10, NOW, timedelta(minutes=1))
+    assert claimed.body == b"body"
+    assert outbox.claim_due(db, "n2", 10, NOW, timedelta(minutes=1)) == []
+
+
+def test_outbox_failures_are_retried_later_then_parked(db: Database) -> None:
+    with db.write() as conn:
+        outbox.enqueue(conn, OutboundItem("k", "receipt", "a@example.fi", b"m"), NOW)
+    [item] = outbox.claim_due(db, "n1", 10, NOW, timedelta(minutes=1))
+    outbox.record_results(db, "n1", NOW, [], [(item.id, "451 busy", NOW + timedelta(minutes=5))])
+    assert outbox.claim_due(db, "n1", 10, NOW + timedelta(minutes=1), timedelta(minutes=1)) == []
+    [again] = outbox.claim_due(db, "n1", 10, NOW + timedelta(minutes=6), timedelta(minutes=1))
+    outbox.record_results(db, "n1", NOW, [], [(again.id, "550 no such user", None)])
+    assert outbox.claim_due(db, "n1", 10, NOW + timedelta(days=1), timedelta(minutes=1)) == []
+    assert outbox.next_due(db) is None
