@@ -14,13 +14,14 @@ import structlog
 
 from gateway.channels.smtp import SmtpHandler, SmtpServer
 from gateway.intake import Intake, Router
-from gateway.live_config import LiveConfig
+from gateway.live_config import LiveConfig, config_stamp
 from gateway.model import Decision, InboundMessage
 from gateway.notifier.compose import Identity
 from gateway.notifier.outbox_worker import OutboxWorker
 from gateway.notifier.plan import Planner
 from gateway.notifier.templates import Templates
 from gateway.notifier.transports import MaildirTransport, SmtpRelayTransport, Transport
+from gateway.notifier.webhook import WebhookTransport
 from gateway.rules import CaseFields, route
 from gateway.settings import Settings
 from gateway.store import migrate
@@ -42,6 +43,15 @@ def identity_for(settings: Settings, live: LiveConfig) -> Identity:
     return Identity(address=address, name=settings.sender_name, domain=domain, secret=settings.reply_secret)
 
 
+def build_planner(settings: Settings, live: LiveConfig) -> Planner:
+    return Planner(
+        Templates(settings.templates_dir),
+        identity_for(settings, live),
+        live,
+        settings.receipts_per_sender_per_hour,
+    )
+
+
 def make_router(live: LiveConfig) -> Router:
     def router(msg: InboundMessage, channel: str, rcpt_tos: tuple[str, ...], now: datetime) -> Decision:
         # `live.current` is read once: a reload in the middle cannot mix two configurations.
@@ -50,7 +60,7 @@ def make_router(live: LiveConfig) -> Router:
     return router
 
 
-def make_transports(settings: Settings) -> dict[str, Transport]:
+def make_transports(settings: Settings, live: LiveConfig) -> dict[str, Transport]:
     mail: Transport
     if settings.outbound_host:
         mail = SmtpRelayTransport(
@@ -64,7 +74,7 @@ def make_transports(settings: Settings) -> dict[str, Transport]:
         )
     else:
         mail = MaildirTransport(settings.outbox_maildir)
-    return {"mail": mail}
+    return {"mail": mail, "webhook": WebhookTransport(live.webhook_secret)}
 
 
 class Daemon:
@@ -79,12 +89,7 @@ class Daemon:
         self.owner = f"{settings.node_name}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.writer = ReceiptWriter(db, clock)
         identity = identity_for(settings, live)
-        planner = Planner(
-            Templates(settings.templates_dir),
-            identity,
-            live.is_city_address,
-            settings.receipts_per_sender_per_hour,
-        )
+        planner = build_planner(settings, live)
         self.intake = Intake(
             db,
             planner,
@@ -97,7 +102,7 @@ class Daemon:
         )
         self.outbox = OutboxWorker(
             db,
-            make_transports(settings),
+            make_transports(settings, live),
             clock,
             self.owner,
             max_attempts=settings.outbox_max_attempts,
@@ -114,6 +119,7 @@ class Daemon:
         self.ready = asyncio.Event()  # set once SMTP listens
         self._intake_done = asyncio.Event()  # no new receipts will come
         self._drained = asyncio.Event()  # intake has processed every committed receipt
+        self._reload_wanted = asyncio.Event()
         self._outbox_wake = asyncio.Event()
 
     async def run(self, install_signals: bool = True) -> int:
@@ -132,6 +138,7 @@ class Daemon:
                 tasks.create_task(self._intake_loop(), name="intake")
                 tasks.create_task(self._outbox_loop(), name="outbox")
                 tasks.create_task(self._shutdown_when_asked(), name="shutdown")
+                tasks.create_task(self._config_loop(), name="config")
         finally:
             if install_signals:
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -145,7 +152,24 @@ class Daemon:
 
     def _reload(self) -> None:
         log.info("reload requested", signal="SIGHUP")
-        asyncio.get_running_loop().run_in_executor(None, self.live.reload)
+        self._reload_wanted.set()
+
+    async def _config_loop(self) -> None:
+        """Reload the configuration on SIGHUP and when one of its files changes."""
+        stamp = await asyncio.to_thread(config_stamp, self.settings)
+        every = self.settings.config_poll_seconds or 3600.0
+        while not self.stopping.is_set():
+            await _wait_any((self._reload_wanted, self.stopping), every)
+            if self.stopping.is_set():
+                return
+            fresh = await asyncio.to_thread(config_stamp, self.settings)
+            if self._reload_wanted.is_set() or (self.settings.config_poll_seconds and fresh != stamp):
+                self._reload_wanted.clear()
+                stamp = fresh
+                await self._guarded("config", self._reload_now)
+
+    async def _reload_now(self) -> int:
+        return int(await asyncio.to_thread(self.live.reload))
 
     async def _shutdown_when_asked(self) -> None:
         """Stop accepting, commit what senders are waiting for, then let the workers finish their batch."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import structlog
 
-from gateway.rules import Config, ConfigError, load_config
+from gateway.rules import Config, ConfigError, is_city_address, load_config
+from gateway.rules.check import check_examples, check_shadowed
+from gateway.rules.problems import has_errors
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -19,8 +23,33 @@ def config_paths(settings: Settings) -> tuple[Path, Path, Path | None]:
 
 
 def read_config(settings: Settings) -> Config:
-    """Load and validate the configuration files; ConfigError lists every problem as `file:line: message`."""
-    return load_config(*config_paths(settings))
+    """Load and check the configuration files the way `gateway check-config` does, examples included.
+
+    ConfigError lists every error as `file:line: message`; warnings (a rule that can never match) are
+    logged and do not stop the configuration from being used.
+    """
+    config = load_config(*config_paths(settings))
+    problems = check_examples(config) + check_shadowed(config)
+    if has_errors(problems):
+        raise ConfigError([p for p in problems if p.severity == "error"])
+    for problem in problems:
+        log.warning("configuration warning", problem=str(problem))
+    return config
+
+
+def config_stamp(settings: Settings) -> tuple[tuple[str, int, int], ...]:
+    """What identifies the configuration files' current contents cheaply: paths, mtimes and sizes."""
+    stamp = []
+    for path in config_paths(settings):
+        if path is None:
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            stamp.append((str(path), -1, -1))
+        else:
+            stamp.append((str(path), st.st_mtime_ns, st.st_size))
+    return tuple(stamp)
 
 
 class LiveConfig:
@@ -44,7 +73,23 @@ class LiveConfig:
             log.info("configuration reloaded", departments=len(fresh.departments), rules=len(fresh.rules))
             return True
 
-    def is_city_address(self, address: str) -> bool:
-        from gateway.rules import is_city_address
+    # The planner's view of the configuration (gateway.notifier.plan.Directory).
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self.current.timezone
 
+    def department_name(self, key: str, language: str) -> str:
+        try:
+            return self.current.department(key).display_name(language)
+        except KeyError:
+            return key
+
+    def is_city_address(self, address: str) -> bool:
         return is_city_address(self.current, address)
+
+    def webhook_secret(self, url: str) -> str | None:
+        """The signing secret of the department whose webhook is *url*, from its `secret_env` variable."""
+        for department in self.current.departments.values():
+            if department.webhook and department.webhook.url == url and department.webhook.secret_env:
+                return os.environ.get(department.webhook.secret_env) or None
+        return None

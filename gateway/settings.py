@@ -24,6 +24,7 @@ class Settings:
     # where operations keep departments.yaml, rules.yaml and areas.geojson
     config_dir: Path = Path(".")
     templates_dir: Path | None = None  # a folder of templates that override the shipped ones
+    config_poll_seconds: float = 2.0  # how often the daemon looks for edited configuration files; 0: never
     # SMTP intake
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525

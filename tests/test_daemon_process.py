@@ -16,7 +16,7 @@ from sqlalchemy import select
 from gateway.store.db import Database, make_engine
 from gateway.store.tables import cases
 from tests.support.daemon import wait_for
-from tests.support.mail import make_mail, outbox_mail, settled
+from tests.support.mail import make_mail, receipt_mail, settled
 from tests.support.process import DaemonProcess
 
 pytestmark = pytest.mark.slow
@@ -82,7 +82,7 @@ def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(
             case_ids = [r.message_id for r in conn.execute(select(cases.c.message_id))]
     finally:
         db.dispose()
-    receipts_sent = [m["In-Reply-To"].strip("<>") for m in outbox_mail(tmp_path / "outbox")]
+    receipts_sent = [m["In-Reply-To"].strip("<>") for m in receipt_mail(tmp_path / "outbox")]
     for message_id in accepted:
         assert case_ids.count(message_id) == 1, (
             f"{message_id} got 250 but has {case_ids.count(message_id)} cases"
@@ -106,7 +106,7 @@ def test_sigterm_finishes_what_is_in_hand_and_exits_0(
     daemon.signal(signal.SIGTERM)
     assert daemon.wait() == 0
     # Every accepted message became a case and its receipt went out before the process exited.
-    assert len(outbox_mail(tmp_path / "outbox")) == 20
+    assert len(receipt_mail(tmp_path / "outbox")) == 20
     assert not _listening_after_exit(daemon.port)
 
 
@@ -123,7 +123,7 @@ def test_logs_are_json_lines_with_the_case_code(
     processes.append(daemon.start())
     with smtplib.SMTP("127.0.0.1", daemon.port) as client:
         client.send_message(make_mail())
-    wait_for(lambda: outbox_mail(tmp_path / "outbox"), what="the receipt")
+    wait_for(lambda: receipt_mail(tmp_path / "outbox"), what="the receipt")
     daemon.signal(signal.SIGTERM)
     assert daemon.wait() == 0
     lines = [json.loads(line) for line in daemon.log.read_text().splitlines() if line.strip()]

@@ -16,12 +16,12 @@ from gateway.model import InboundMessage
 from gateway.store import receipts as receipt_store
 from gateway.store.tables import cases, receipts
 from tests.support.daemon import RunningDaemon, wait_for
-from tests.support.mail import all_cases, count, events_of, make_mail, outbox_mail, send, settled
+from tests.support.mail import all_cases, count, events_of, make_mail, receipt_mail, send, settled
 
 
 def _first_case(gateway: RunningDaemon, sender: str = "matti@example.fi") -> tuple[Any, EmailMessage]:
     send(gateway.port, make_mail(sender=sender))
-    [receipt] = wait_for(lambda: outbox_mail(gateway.maildir), what="the receipt")
+    [receipt] = wait_for(lambda: receipt_mail(gateway.maildir), what="the receipt")
     [case] = all_cases(gateway.db)
     return case, receipt
 
@@ -45,7 +45,7 @@ def test_a_residents_reply_to_the_receipt_joins_the_case(gateway: RunningDaemon)
     follow_up = events_of(gateway.db, case.id)[-1]
     assert follow_up.kind == "follow-up"
     assert "katuvalo" in follow_up.text and "vanha teksti" not in follow_up.text
-    assert len(outbox_mail(gateway.maildir)) == 1  # a follow-up gets no second receipt
+    assert len(receipt_mail(gateway.maildir)) == 1  # a follow-up gets no second receipt
 
 
 def test_tracking_code_in_subject_from_the_resident_is_a_follow_up(gateway: RunningDaemon) -> None:
@@ -81,7 +81,7 @@ def test_an_out_of_office_reply_is_kept_on_the_case_and_never_answered(gateway: 
     wait_for(lambda: events_of(gateway.db, case.id)[-1].kind == "automatic", what="the automatic event")
     wait_for(lambda: settled(gateway.db), what="settling")
     assert count(gateway.db, cases) == 1
-    assert len(outbox_mail(gateway.maildir)) == 1
+    assert len(receipt_mail(gateway.maildir)) == 1
 
 
 @pytest.mark.parametrize(
@@ -99,13 +99,13 @@ def test_automatic_mail_opens_no_case_and_gets_no_receipt(
     send(gateway.port, make_mail(subject="Uutiskirje", **headers))
     wait_for(lambda: count(gateway.db, receipts, receipts.c.state == "done") == 1, what="processing")
     assert count(gateway.db, cases) == 0
-    assert outbox_mail(gateway.maildir) == []
+    assert receipt_mail(gateway.maildir) == []
 
 
 def test_mail_from_the_null_sender_gets_no_receipt(gateway: RunningDaemon) -> None:
     send(gateway.port, make_mail(sender="MAILER-DAEMON@mx.example.fi"), mail_from="")
     wait_for(lambda: count(gateway.db, receipts, receipts.c.state == "done") == 1, what="processing")
-    assert outbox_mail(gateway.maildir) == []
+    assert receipt_mail(gateway.maildir) == []
 
 
 def test_our_own_receipt_coming_back_is_dropped(gateway: RunningDaemon) -> None:
@@ -114,7 +114,7 @@ def test_our_own_receipt_coming_back_is_dropped(gateway: RunningDaemon) -> None:
     send(gateway.port, receipt, rcpt="palaute@hel.example", mail_from="palaute@hel.example")
     wait_for(lambda: count(gateway.db, receipts, receipts.c.outcome == "loop") == 1, what="the loop drop")
     assert count(gateway.db, cases) == 1
-    assert len(outbox_mail(gateway.maildir)) == 1
+    assert len(receipt_mail(gateway.maildir)) == 1
 
 
 def test_a_bounce_of_our_receipt_is_recorded_on_its_case(gateway: RunningDaemon) -> None:
@@ -139,7 +139,7 @@ def test_a_bounce_of_our_receipt_is_recorded_on_its_case(gateway: RunningDaemon)
     wait_for(lambda: events_of(gateway.db, case.id)[-1].kind == "automatic", what="the bounce event")
     assert events_of(gateway.db, case.id)[-1].data["kind"] == "bounce"
     assert count(gateway.db, cases) == 1
-    assert len(outbox_mail(gateway.maildir)) == 1
+    assert len(receipt_mail(gateway.maildir)) == 1
 
 
 def test_receipts_are_rate_limited_per_sender(start_gateway: Callable[..., RunningDaemon]) -> None:
@@ -147,9 +147,9 @@ def test_receipts_are_rate_limited_per_sender(start_gateway: Callable[..., Runni
     for i in range(5):
         send(gateway.port, make_mail(subject=f"Asia {i}", body=f"Kuopat kadulla, paikka {i}."))
     wait_for(lambda: count(gateway.db, cases) == 5 and settled(gateway.db), what="five cases")
-    assert len(outbox_mail(gateway.maildir)) == 3
+    assert len(receipt_mail(gateway.maildir)) == 3
     send(gateway.port, make_mail(sender="liisa@example.fi"))
-    wait_for(lambda: len(outbox_mail(gateway.maildir)) == 4, what="another sender's receipt")
+    wait_for(lambda: len(receipt_mail(gateway.maildir)) == 4, what="another sender's receipt")
 
 
 def test_a_poison_message_is_parked_alone_and_can_be_replayed(

@@ -12,8 +12,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 from gateway.mail import LOOP_HEADER
-from gateway.model import Address
-
+from gateway.model import Address, Attachment
 
 # The stdlib folds a long unstructured header by RFC 2047-encoding it, which breaks Message-IDs in
 # In-Reply-To and References; RFC 5322 allows 998 characters, so fold only beyond that.
@@ -62,14 +61,16 @@ def compose(
     date: datetime,
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
-    automatic: bool = True,
+    auto_submitted: str = "auto-replied",
     reply_to: str | None = None,
     language: str = "fi",
+    attachments: tuple[Attachment, ...] = (),
 ) -> bytes:
-    """Return one text/plain message in UTF-8 from the city's address.
+    """Return one message in UTF-8 from the city's address, with *attachments* if any.
 
-    Automatic mail is marked the RFC 3834 way (Auto-Submitted: auto-replied) and asks Exchange not to
-    answer it (X-Auto-Response-Suppress); every message carries our signed loop header.
+    All our mail is automatic and says so the RFC 3834 way: `auto-replied` for answers to a message
+    (receipts), `auto-generated` for the rest (hand-overs, reminders). It asks Exchange not to answer it
+    (X-Auto-Response-Suppress), and carries our signed loop header.
     """
     msg = EmailMessage(policy=POLICY)
     msg["From"] = HeaderAddress(display_name=identity.name, addr_spec=identity.address)
@@ -87,10 +88,15 @@ def compose(
         msg["In-Reply-To"] = f"<{in_reply_to}>"
         refs = [*[r for r in references if r != in_reply_to][-10:], in_reply_to]
         msg["References"] = " ".join(f"<{r}>" for r in refs)
-    if automatic:
-        msg["Auto-Submitted"] = "auto-replied"
-        msg["X-Auto-Response-Suppress"] = "All"
+    msg["Auto-Submitted"] = auto_submitted
+    msg["X-Auto-Response-Suppress"] = "All"
+    if auto_submitted == "auto-replied":
         msg["Precedence"] = "auto_reply"
     msg[LOOP_HEADER] = loop_marker(identity, message_id)
     msg.set_content(body, charset="utf-8", cte="quoted-printable")
+    for item in attachments:
+        maintype, _, subtype = item.content_type.partition("/")
+        if maintype == "text" or "/" not in item.content_type:
+            maintype, subtype = "application", "octet-stream"  # keep the resident's bytes exactly
+        msg.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
     return msg.as_bytes()

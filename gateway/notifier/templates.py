@@ -45,7 +45,7 @@ class Templates:
                 )
         return self._cache[key]
 
-    def render(self, name: str, language: str | None, **values: str) -> Rendered:
+    def render(self, name: str, language: str | None, /, **values: str) -> Rendered:
         lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
         subject, body = self._load(lang, name)
         # One line only: a newline in a resident's subject must not smuggle in a header.

@@ -98,6 +98,16 @@ def insert_attachments(conn: Connection, case_id: int, event_id: int, items: Ite
         conn.execute(insert(attachments), rows)
 
 
+def load_attachments(conn: Connection, case_id: int) -> tuple[Attachment, ...]:
+    """The case's attachments with their bytes, for a hand-over to a new department."""
+    rows = conn.execute(
+        select(attachments.c.filename, attachments.c.content_type, attachments.c.size, attachments.c.content)
+        .where(attachments.c.case_id == case_id)
+        .order_by(attachments.c.id)
+    ).all()
+    return tuple(Attachment(r.filename, r.content_type, r.size, r.content) for r in rows)
+
+
 def update_case(conn: Connection, case_id: int, **values: Any) -> None:
     conn.execute(update(cases).where(cases.c.id == case_id).values(**values))
 

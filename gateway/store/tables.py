@@ -145,3 +145,18 @@ outbox = Table(
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
     Index("ix_outbox_recipient_kind_created_at", "recipient", "kind", "created_at"),
 )
+
+# One row per IMAP mailbox: where reading got to, and which process may read it (issue 4). The lease keeps
+# two nodes sharing PostgreSQL from reading one mailbox at once; it is compared with the app clock, like
+# the receipt and outbox leases.
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("uidvalidity", BigInteger, nullable=True),
+    Column("last_uid", BigInteger, nullable=False, default=0),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

@@ -10,19 +10,19 @@ from sqlalchemy import text
 
 from gateway.store.tables import cases, receipts
 from tests.support.daemon import RunningDaemon, wait_for
-from tests.support.mail import all_cases, count, make_mail, outbox_mail, send, settled
+from tests.support.mail import all_cases, count, make_mail, receipt_mail, send, settled
 
 
 def test_accepted_mail_becomes_one_case_and_one_receipt(gateway: RunningDaemon) -> None:
     msg = make_mail()
     assert send(gateway.port, msg) == {}
-    wait_for(lambda: len(outbox_mail(gateway.maildir)) == 1, what="the receipt")
+    wait_for(lambda: len(receipt_mail(gateway.maildir)) == 1, what="the receipt")
     [case] = all_cases(gateway.db)
     assert case.resident_email == "matti@example.fi"
     assert case.resident_name == "Matti Meikäläinen"
     assert case.subject == "Lunta kadulla"
     assert "puoli metriä lunta" in case.text
-    [receipt] = outbox_mail(gateway.maildir)
+    [receipt] = receipt_mail(gateway.maildir)
     assert receipt["To"].addresses[0].addr_spec == "matti@example.fi"
     assert receipt["Subject"].startswith(f"[{case.code}] ")
     assert receipt["In-Reply-To"] == msg["Message-ID"]
@@ -55,7 +55,7 @@ def test_other_recipients_are_refused_and_we_never_relay(gateway: RunningDaemon,
 def test_one_mail_to_two_city_addresses_is_one_case(gateway: RunningDaemon) -> None:
     msg = make_mail(to="palaute@hel.example, feedback@hel.example")
     assert send(gateway.port, msg) == {}
-    wait_for(lambda: settled(gateway.db) and len(outbox_mail(gateway.maildir)) == 1, what="settling")
+    wait_for(lambda: settled(gateway.db) and len(receipt_mail(gateway.maildir)) == 1, what="settling")
     assert count(gateway.db, cases) == 1
 
 
@@ -145,7 +145,7 @@ def test_8bit_and_smtputf8_mail_is_accepted(gateway: RunningDaemon) -> None:
         assert (
             client.sendmail("åsa@exempel.se", ["palaute@hel.example"], raw, mail_options=["SMTPUTF8"]) == {}
         )
-    [receipt] = wait_for(lambda: outbox_mail(gateway.maildir), what="the receipt")
+    [receipt] = wait_for(lambda: receipt_mail(gateway.maildir), what="the receipt")
     [case] = all_cases(gateway.db)
     assert case.subject == "Snö på gatan"
     assert case.language == "sv"

@@ -50,6 +50,16 @@ def outbox_mail(maildir: Path) -> list[Message]:
     return [email.message_from_bytes(f.read_bytes(), policy=default) for f in files]
 
 
+def receipt_mail(maildir: Path) -> list[Message]:
+    """The receipts to residents among the delivered mail (automatic answers, RFC 3834 auto-replied)."""
+    return [m for m in outbox_mail(maildir) if m["Auto-Submitted"] == "auto-replied"]
+
+
+def forward_mail(maildir: Path) -> list[Message]:
+    """The hand-overs of cases to departments among the delivered mail."""
+    return [m for m in outbox_mail(maildir) if m["Auto-Submitted"] == "auto-generated"]
+
+
 def count(db: Database, table: Any, *where: Any) -> int:
     with db.read() as conn:
         return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
@@ -77,4 +87,14 @@ def settled(db: Database) -> bool:
     )
 
 
-__all__ = ["all_cases", "count", "events_of", "make_mail", "outbox_mail", "send", "settled"]
+__all__ = [
+    "all_cases",
+    "count",
+    "events_of",
+    "forward_mail",
+    "make_mail",
+    "outbox_mail",
+    "receipt_mail",
+    "send",
+    "settled",
+]

@@ -1,0 +1,105 @@
+"""What staff and operators do to a case: send it to another department (reroute)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import structlog
+
+from gateway.errors import SenderFault
+from gateway.intake import decision_columns, decision_json
+from gateway.live_config import LiveConfig
+from gateway.model import CaseStatus, EventKind
+from gateway.notifier.plan import Planner
+from gateway.rules import route_to
+from gateway.settings import Settings
+from gateway.store import cases as case_store
+from gateway.store.db import Database
+
+log = structlog.get_logger(__name__)
+
+
+class UnknownDepartment(SenderFault):
+    """The named department is not in departments.yaml."""
+
+
+class NoSuchCase(SenderFault):
+    """No case has that tracking code."""
+
+
+def reroute(
+    db: Database,
+    live: LiveConfig,
+    planner: Planner,
+    code: str,
+    department: str,
+    *,
+    actor: str,
+    why: str,
+    now: datetime,
+) -> str:
+    """Send case *code* to *department*: a new decision and due date, an event saying who and why, and a
+    fresh hand-over to the new department. Returns the department's display name."""
+    config = live.current
+    if department not in config.departments:
+        known = ", ".join(sorted(config.departments))
+        raise UnknownDepartment(f"no department {department!r}; known: {known}")
+    with db.write() as conn:
+        case = case_store.get_case(conn, code=code)
+        if case is None:
+            raise NoSuchCase(f"no case {code}")
+        decision = route_to(config, department, now, priority=case.priority or "normal")
+        event_id = case_store.insert_event(
+            conn,
+            case.id,
+            EventKind.REROUTED,
+            now,
+            actor=actor,
+            text=why,
+            data={"from": case.department, "to": department, **decision_json(decision)},
+        )
+        status = CaseStatus.ROUTED if case.status in (CaseStatus.NEW, CaseStatus.ROUTED) else case.status
+        case_store.update_case(
+            conn, case.id, status=str(status), updated_at=now, **decision_columns(decision)
+        )
+        case = case_store.get_case(conn, case_id=case.id)
+        assert case is not None
+        attachments = case_store.load_attachments(conn, case.id)
+        planner.plan_handover(conn, case, decision, case.text, attachments, now, f"reroute-{event_id}")
+    log.info("case rerouted", case=code, to=department, by=actor, why=why)
+    return live.department_name(department, "fi")
+
+
+def reroute_command(
+    settings: Settings, db: Database, code: str, department: str, actor: str, why: str
+) -> int:
+    """`gateway case reroute CODE DEPARTMENT`: the daemon's outbox worker sends the new hand-over."""
+    from gateway.daemon import build_planner
+    from gateway.live_config import read_config
+    from gateway.rules import ConfigError
+
+    try:
+        live = LiveConfig(settings, read_config(settings))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        name = reroute(
+            db,
+            live,
+            build_planner(settings, live),
+            code,
+            department,
+            actor=actor,
+            why=why,
+            now=datetime.now(UTC),
+        )
+    except UnknownDepartment as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    except NoSuchCase as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 1
+    print(f"{code} rerouted to {department} ({name})")
+    return 0

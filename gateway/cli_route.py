@@ -1,0 +1,72 @@
+"""`gateway route`: where a mail or a text would go, and why, without storing anything."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gateway.live_config import read_config
+from gateway.mail import parse
+from gateway.model import Decision
+from gateway.rules import CaseFields, ConfigError, route
+from gateway.settings import Settings
+
+
+def decision_view(decision: Decision) -> dict[str, object]:
+    return {
+        "department": decision.department,
+        "rule": decision.rule,
+        "priority": decision.priority,
+        "due": decision.due.isoformat() if decision.due else None,
+        "first_response_due": decision.first_response_due.isoformat()
+        if decision.first_response_due
+        else None,
+        "contact": decision.contact,
+        "webhook": decision.webhook,
+        "reasons": list(decision.reasons),
+    }
+
+
+def _location(text: str | None) -> tuple[float, float] | None:
+    if not text:
+        return None
+    lat, _, lon = text.partition(",")
+    return float(lat), float(lon)
+
+
+def route_command(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        config = read_config(settings)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        now = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=config.timezone)
+        location = _location(args.location)
+    except ValueError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    if args.text is not None:
+        fields = CaseFields(
+            text=args.text,
+            subject=args.subject,
+            sender=args.sender.lower(),
+            recipients=(config.addresses[0],),
+            channel=args.channel,
+            category=args.category,
+            location=location,
+        )
+    elif args.file:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        msg = parse(raw, code_prefix=settings.code_prefix)
+        fields = CaseFields.from_message(msg, args.channel, category=args.category, location=location)
+    else:
+        print("gateway: route needs FILE.eml or --text", file=sys.stderr)
+        return 2
+    print(json.dumps(decision_view(route(config, fields, now)), ensure_ascii=False, indent=2))
+    return 0

@@ -1,0 +1,89 @@
+"""Handing a case to its department: the forward mail's wording and the signed webhook document."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from gateway.model import Attachment, Decision
+from gateway.store.cases import CaseRow
+
+SIGNATURE_HEADER = "X-Gateway-Signature"
+TIMESTAMP_HEADER = "X-Gateway-Timestamp"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """Everything a hand-over says, whether by mail or by webhook."""
+
+    case: CaseRow
+    decision: Decision
+    department_name: str
+    text: str
+    attachments: tuple[Attachment, ...]
+    reply_to: str  # the signed per-case address staff answer through
+    timezone: ZoneInfo
+
+
+def local_time(when: datetime | None, tz: ZoneInfo) -> str:
+    return when.astimezone(tz).strftime("%d.%m.%Y %H:%M") if when else "-"
+
+
+def forward_values(h: Handover) -> dict[str, str]:
+    """Placeholders of the forward template. The resident's address is left out on purpose: staff answer
+    through the gateway, so it stays with the city (docs/decisions/0005-handover.md)."""
+    return {
+        "code": h.case.code,
+        "subject": h.case.subject or "-",
+        "department": h.department_name,
+        "priority": h.decision.priority,
+        "due": local_time(h.decision.due, h.timezone),
+        "rule": h.decision.rule,
+        "reasons": "; ".join(h.decision.reasons),
+        "channel": h.case.channel,
+        "language": h.case.language,
+        "resident": h.case.resident_name or "-",
+        "text": h.text.strip(),
+    }
+
+
+def webhook_document(h: Handover, event: str) -> bytes:
+    """The JSON a department's own case-management application receives."""
+    document = {
+        "event": event,
+        "code": h.case.code,
+        "status": str(h.case.status),
+        "created_at": h.case.created_at.isoformat(),
+        "department": h.decision.department,
+        "priority": h.decision.priority,
+        "due": h.decision.due.isoformat() if h.decision.due else None,
+        "first_response_due": h.decision.first_response_due.isoformat()
+        if h.decision.first_response_due
+        else None,
+        "rule": h.decision.rule,
+        "reasons": list(h.decision.reasons),
+        "channel": h.case.channel,
+        "language": h.case.language,
+        "subject": h.case.subject,
+        "text": h.text,
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in h.attachments
+        ],
+        "reply_to": h.reply_to,
+    }
+    return json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
+
+
+def signature(body: bytes, secret: str, timestamp: int) -> str:
+    """HMAC-SHA256 over `timestamp.body`: the receiver recomputes it and rejects stale timestamps."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={mac}"
+
+
+def idempotency_key(dedupe_key: str) -> str:
+    return hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
