@@ -161,12 +161,15 @@ def _reprocess(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.store.db import Database, make_engine
 
     db = Database(make_engine(settings.database_url))
-    if args.list:
-        for receipt_id, at, error in receipts.list_parked(db):
-            last = error.strip().splitlines()[-1] if error.strip() else ""
-            print(f"{receipt_id}\t{at.isoformat()}\t{last}")
-        return EXIT_OK
-    count = receipts.requeue_parked(db, args.ids or None)
+    try:
+        if args.list:
+            for receipt_id, at, error in receipts.list_parked(db):
+                last = error.strip().splitlines()[-1] if error.strip() else ""
+                print(f"{receipt_id}\t{at.isoformat()}\t{last}")
+            return EXIT_OK
+        count = receipts.requeue_parked(db, args.ids or None)
+    finally:
+        db.dispose()
     print(f"{count} parked receipt(s) queued again; the running daemon processes them", file=sys.stderr)
     return EXIT_OK
 
@@ -176,14 +179,17 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.store.db import Database, make_engine
 
     db = Database(make_engine(settings.database_url))
-    if args.db_command == "upgrade":
-        migrate.upgrade(db)
-        print(f"schema at {migrate.current_revision(db)}", file=sys.stderr)
-    elif args.db_command == "downgrade":
-        migrate.downgrade(db, args.revision)
-        print(f"schema at {migrate.current_revision(db)}", file=sys.stderr)
-    else:
-        print(migrate.current_revision(db) or "(empty)")
+    try:
+        if args.db_command == "upgrade":
+            migrate.upgrade(db)
+            print(f"schema at {migrate.current_revision(db)}", file=sys.stderr)
+        elif args.db_command == "downgrade":
+            migrate.downgrade(db, args.revision)
+            print(f"schema at {migrate.current_revision(db)}", file=sys.stderr)
+        else:
+            print(migrate.current_revision(db) or "(empty)")
+    finally:
+        db.dispose()
     return EXIT_OK
 
 

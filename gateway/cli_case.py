@@ -47,6 +47,13 @@ def case_command(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     db = Database(make_engine(settings.database_url))
+    try:
+        return _case_command(settings, args, db, code)
+    finally:
+        db.dispose()
+
+
+def _case_command(settings: Settings, args: argparse.Namespace, db: Database, code: str) -> int:
     if args.case_command == "reroute":
         from gateway.casework import reroute_command
 

@@ -75,7 +75,8 @@ def start_gateway(
     started: list[RunningDaemon] = []
 
     def start(**overrides: object) -> RunningDaemon:
-        daemon = RunningDaemon(test_settings(tmp_path, database_url, config_dir, **overrides)).start()
+        overrides.setdefault("config_dir", config_dir)
+        daemon = RunningDaemon(test_settings(tmp_path, database_url, **overrides)).start()
         started.append(daemon)
         return daemon
 

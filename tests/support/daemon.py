@@ -75,10 +75,9 @@ class RunningDaemon:
         self.db.dispose()
 
 
-def test_settings(tmp_path: Path, database_url: str, config_dir: Path, **overrides: object) -> Settings:
+def test_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
     base = Settings(
         database_url=database_url,
-        config_dir=config_dir,
         smtp_port=0,
         smtp_hostname="gateway.test",
         outbox_maildir=tmp_path / "outbox",
