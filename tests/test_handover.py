@@ -70,10 +70,9 @@ def webhook_city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
     config = tmp_path / "config"
     shutil.copytree(FIXTURE_CONFIG, config)
     departments = (config / "departments.yaml").read_text()
-    departments = departments.replace(
-        "    email: talvi@urakoitsija.example\n",
-        f'    email: talvi@urakoitsija.example\n    webhook: {{url: "{receiver.url}", secret_env: TALVI_SECRET}}\n',
-    )
+    webhook = f'    webhook: {{url: "{receiver.url}", secret_env: TALVI_SECRET}}\n'
+    email = "    email: talvi@urakoitsija.example\n"
+    departments = departments.replace(email, email + webhook)
     (config / "departments.yaml").write_text(departments)
     monkeypatch.setenv("TALVI_SECRET", "s3cret")
     yield config, receiver

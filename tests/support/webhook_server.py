@@ -1,4 +1,4 @@
-"""A real HTTP server on loopback that receives webhooks and checks their signature, like a department's app."""
+"""A real HTTP server on loopback that receives webhooks and checks their signature, as an app would."""
 
 from __future__ import annotations
 
