@@ -58,6 +58,7 @@ class LiveConfig:
     def __init__(self, settings: Settings, config: Config) -> None:
         self._settings = settings
         self.current = config
+        self.reloads_rejected = 0  # for health and statistics: a broken edit is waiting to be fixed
         self._lock = threading.Lock()
 
     def reload(self) -> bool:
@@ -66,6 +67,7 @@ class LiveConfig:
             try:
                 fresh = read_config(self._settings)
             except ConfigError as exc:
+                self.reloads_rejected += 1
                 for problem in exc.problems:
                     log.error("configuration rejected; keeping the last good one", problem=str(problem))
                 return False
