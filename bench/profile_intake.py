@@ -6,6 +6,7 @@ Intake.run_once / OutboxWorker.run_once under cProfile and prints per-message CP
 
     .venv/bin/python bench/profile_intake.py --n 500
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from smtp_throughput import ROOT, config_dir, load_corpus  # noqa: E402
+from smtp_throughput import config_dir, load_corpus
 
 
 def main() -> None:
@@ -76,8 +77,10 @@ def main() -> None:
 
     ci, wi, co, wo = asyncio.run(go())
     n = a.n
-    print(f"intake: {1000 * ci / n:.2f} ms CPU/msg ({1000 * wi / n:.2f} ms wall); "
-          f"outbox: {1000 * co / n:.2f} ms CPU/msg ({1000 * wo / n:.2f} ms wall) — cProfile overhead included")
+    print(
+        f"intake: {1000 * ci / n:.2f} ms CPU/msg ({1000 * wi / n:.2f} ms wall); "
+        f"outbox: {1000 * co / n:.2f} ms CPU/msg ({1000 * wo / n:.2f} ms wall) — cProfile overhead included"
+    )
     st = pstats.Stats(str(work / "intake.prof"))
     st.sort_stats("tottime").print_stats(a.top)
     st.sort_stats("cumulative").print_stats(r"gateway/", a.top)

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Summarise a py-spy raw (collapsed-stack) profile: self and inclusive time per function, per thread.
 
-    .venv/bin/python bench/profile_summary.py /tmp/prof.txt [--top 25] [--filter gateway/]
+.venv/bin/python bench/profile_summary.py /tmp/prof.txt [--top 25] [--filter gateway/]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ def main() -> None:
     incl: collections.Counter[str] = collections.Counter()
     threads: collections.Counter[str] = collections.Counter()
     total = 0
-    for line in open(a.file, encoding="utf-8", errors="replace"):
+    for line in open(a.file, encoding="utf-8", errors="replace"):  # noqa: SIM115
         stack, _, count = line.rstrip("\n").rpartition(" ")
         if not count.isdigit():
             continue

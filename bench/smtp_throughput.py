@@ -9,7 +9,7 @@ processed and every receipt email delivered.
     .venv/bin/python bench/smtp_throughput.py --db sqlite --n 5000 --senders 10
     .venv/bin/python bench/smtp_throughput.py --db postgres --n 5000 --senders 50
     .venv/bin/python bench/smtp_throughput.py --db sqlite --n 3000 --senders 50 --rate 100   # steady rate
-    .venv/bin/python bench/smtp_throughput.py --db sqlite --n 100000 --senders 10 --rss-marks 10000,50000,100000
+    .venv/bin/python bench/smtp_throughput.py --n 100000 --senders 10 --rss-marks 10000,50000,100000
     .venv/bin/python bench/smtp_throughput.py --baseline      # stdlib parse-only baseline of the corpus
     .venv/bin/python bench/smtp_throughput.py --all           # the full set, as a Markdown table
 
@@ -260,9 +260,8 @@ class Db:
             return False
 
     def one(self, sql: str) -> int:
-        cur = self.conn.execute(sql)
-        row = cur.fetchone()
-        return int(row[0] or 0)
+        rows = self.conn.execute(sql).fetchall()  # fetchall: no statement left open to pin a WAL snapshot
+        return int(rows[0][0] or 0)
 
     def progress(self) -> dict:
         return {
@@ -357,6 +356,7 @@ class Result:
     final: dict = field(default_factory=dict)
     maildir_files: int = 0
     profile: str = ""
+    commit: str = ""
 
 
 def pct(values: list[float]) -> dict:
@@ -365,7 +365,7 @@ def pct(values: list[float]) -> dict:
     v = sorted(values)
 
     def q(p: float) -> float:
-        return v[min(len(v) - 1, int(round(p * (len(v) - 1))))] * 1000
+        return v[min(len(v) - 1, round(p * (len(v) - 1)))] * 1000
 
     return {
         "p50": round(q(0.50), 2),
@@ -390,9 +390,9 @@ def run(
     poll: float = 0.1,
     keep: bool = False,
 ) -> Result:
-    corpus_n = min(n, corpus_n)
-    corpus = load_corpus(corpus_n)
+    corpus = load_corpus(corpus_n)[:n]  # a prefix of the cached corpus: same seed, same messages
     res = Result(name=name, db=db, n=n, senders=senders, rate=rate)
+    res.commit = machine()["commit"]  # others commit to gateway/ while benchmarks run: record what ran
     cfg, res.config = config_dir()
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{name}_", dir=RUNS_DIR))
@@ -422,8 +422,10 @@ def run(
         # the corpus repeats senders (up to 14 mails each): without this most receipts are suppressed
         GATEWAY_RECEIPTS_PER_SENDER_PER_HOUR="1000000",
     )
-    log = open(work / "daemon.log", "wb")
-    daemon = subprocess.Popen([str(ROOT / ".venv/bin/gateway"), "run"], cwd=work, env=env, stdout=log, stderr=log)
+    log = open(work / "daemon.log", "wb")  # noqa: SIM115 - closed in the finally below
+    daemon = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gateway"), "run"], cwd=work, env=env, stdout=log, stderr=log
+    )
     spy = None
     try:
         deadline = time.time() + 60
@@ -444,8 +446,19 @@ def run(
         res.rss_start_mib = round(st0.get("VmRSS", 0), 1)
         if profile:
             spy = subprocess.Popen(
-                [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(daemon.pid), "--rate", "200",
-                 "--format", "raw", "-o", profile, "--nonblocking"],
+                [
+                    str(ROOT / ".venv/bin/py-spy"),
+                    "record",
+                    "--pid",
+                    str(daemon.pid),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "-o",
+                    profile,
+                    "--nonblocking",
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -465,7 +478,14 @@ def run(
             # the phase offset is per session; approximate by per-process offset plus the session index
             pr = ctx.Process(
                 target=_paced_process if interval else _sender_process,
-                args=(corpus, assigned, port, interval, start_at + (p * interval / procs if interval else 0), q),
+                args=(
+                    corpus,
+                    assigned,
+                    port,
+                    interval,
+                    start_at + (p * interval / procs if interval else 0),
+                    q,
+                ),
             )
             pr.start()
             ps.append(pr)
@@ -542,8 +562,8 @@ def run(
         new = maildir / "new"
         res.maildir_files = len(os.listdir(new)) if new.is_dir() else 0
         res.ok = bool(done_at) and sent == n and res.final.get("receipts") == n
-        if res.final.get("outbox_receipt_sent", 0) != res.maildir_files:
-            res.note += f" maildir files {res.maildir_files} != receipt mails sent"
+        if res.final.get("outbox_sent", 0) != res.maildir_files:  # receipts and forwards alike
+            res.note += f" maildir files {res.maildir_files} != outbox mails sent"
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -620,7 +640,12 @@ def baseline(n: int = 5000) -> dict:
         for part in msg.iter_attachments():
             part.get_content()
     wall = time.perf_counter() - t0
-    return {"n": n, "per_s": round(n / wall, 1), "wall_s": round(wall, 2), "cpu_s": round(time.process_time() - c0, 2)}
+    return {
+        "n": n,
+        "per_s": round(n / wall, 1),
+        "wall_s": round(wall, 2),
+        "cpu_s": round(time.process_time() - c0, 2),
+    }
 
 
 # --------------------------------------------------------------------------- reporting
@@ -634,7 +659,9 @@ def machine() -> dict:
                 model = line.split(":", 1)[1].strip()
                 break
     load = os.getloadavg()
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
     dirty = subprocess.run(
         ["git", "-C", str(ROOT), "status", "--porcelain", "--", "gateway"], capture_output=True, text=True
     )
@@ -643,27 +670,32 @@ def machine() -> dict:
         "cpu": model,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "loadavg_before": [round(x, 2) for x in load],
-        "commit": commit.stdout.strip() + (" + uncommitted changes in gateway/" if dirty.stdout.strip() else ""),
+        "commit": commit.stdout.strip()
+        + (" + uncommitted changes in gateway/" if dirty.stdout.strip() else ""),
         "python": sys.version.split()[0],
     }
 
 
 def table(results: list[Result]) -> str:
     head = (
-        "| run | db | N | senders | offered rate | end-to-end msg/s | accept msg/s | accept p50 / p99 / max ms "
-        "(end of DATA → 250) | whole txn p99 ms | daemon CPU | machine busy | VmHWM MiB | RSS start → end MiB "
-        "| other processes' CPU | cases | receipt mails | ok |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| run | db | N | senders | offered rate | end-to-end msg/s | accept msg/s "
+        "| accept p50 / p99 / max ms (end of DATA → 250) | whole txn p99 ms | daemon CPU | machine busy "
+        "| VmHWM MiB | RSS start → end MiB "
+        "| other processes' CPU | cases | receipt + other mails delivered | commit | ok |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for r in results:
         d, t = r.lat_data_ms, r.lat_txn_ms
+        receipts = r.final.get("outbox_receipt_sent", 0)
+        other_mail = r.final.get("outbox_sent", 0) - receipts
         rows.append(
             f"| {r.name} | {r.db} | {r.n} | {r.senders} | {f'{r.rate:g}/s' if r.rate else 'max'} "
             f"| {r.e2e_per_s} | {r.accept_per_s} | {d.get('p50')} / {d.get('p99')} / {d.get('max')} "
             f"| {t.get('p99')} | {r.daemon_cpu_pct:.0f}% | {r.machine_busy_pct:.0f}% | {r.vmhwm_mib} "
             f"| {r.rss_start_mib} → {r.rss_end_mib} | {r.others_cpu_pct:.0f}% | {r.final.get('cases')} "
-            f"| {r.final.get('outbox_receipt_sent')} | {'yes' if r.ok else 'NO ' + r.note} |"
+            f"| {receipts} + {other_mail} "
+            f"| {r.commit.split()[0]} | {'yes' if r.ok else 'NO ' + r.note} |"
         )
     return head + "\n".join(rows) + "\n"
 
@@ -674,7 +706,7 @@ def print_result(r: Result) -> None:
     print(json.dumps(d, ensure_ascii=False))
     if len(series) > 12:
         step = max(1, len(series) // 12)
-        series = series[::step] + [series[-1]]
+        series = [*series[::step], series[-1]]
     print("RSS over time (s, MiB):", series, file=sys.stderr)
 
 
@@ -688,8 +720,17 @@ ALL = [
     ("steady-pg-100", "postgres", 3000, 50, 100.0, {}),
     # well under the measured capacity, so that latency is not queueing
     ("steady-sqlite-30", "sqlite", 1500, 50, 30.0, {}),
-    ("mem-sqlite-100k", "sqlite", 100000, 10, 0.0, {"rss_marks": (10000, 25000, 50000, 75000, 100000),
-                                                    "timeout": float(os.environ.get("BENCH_MEM_TIMEOUT", 2400))}),
+    (
+        "mem-sqlite-100k",
+        "sqlite",
+        100000,
+        10,
+        0.0,
+        {
+            "rss_marks": (10000, 25000, 50000, 75000, 100000),
+            "timeout": float(os.environ.get("BENCH_MEM_TIMEOUT", 2400)),
+        },
+    ),
 ]
 
 
@@ -724,11 +765,14 @@ def main() -> int:
         print(json.dumps(baseline(a.corpus_n)))
         return 0
     if a.table:
-        rs = [Result(**json.loads(line)) for line in open(a.table) if line.strip()]
+        with open(a.table) as f:
+            rs = [Result(**json.loads(line)) for line in f if line.strip()]
         print(table(rs))
         for r in rs:
             if r.rss_marks:
-                print(f"{r.name}: RSS (MiB) at processed-message counts {r.rss_marks}; VmHWM {r.vmhwm_mib} MiB")
+                print(
+                    f"{r.name}: RSS (MiB) at processed-message counts {r.rss_marks}; VmHWM {r.vmhwm_mib} MiB"
+                )
         return 0
     if a.all:
         info = machine()
@@ -745,8 +789,10 @@ def main() -> int:
             results.append(r)
         base_after = baseline()
         print(f"\nMachine: {info}")
-        print(f"Baseline (stdlib parse-only, one process, corpus 5000): before {base_before['per_s']}/s, "
-              f"after {base_after['per_s']}/s\n")
+        print(
+            f"Baseline (stdlib parse-only, one process, corpus 5000): before {base_before['per_s']}/s, "
+            f"after {base_after['per_s']}/s\n"
+        )
         print(table(results))
         for r in results:
             if r.rss_marks:
@@ -754,8 +800,19 @@ def main() -> int:
         return 0 if all(r.ok for r in results) else 1
     marks = tuple(int(x) for x in a.rss_marks.split(",") if x)
     name = a.name or f"{'steady' if a.rate else 'sat'}-{a.db}-{a.senders}"
-    r = run(name, a.db, a.n, a.senders, a.rate, corpus_n=a.corpus_n, procs=a.procs, rss_marks=marks,
-            profile=a.profile, timeout=a.timeout, keep=a.keep)
+    r = run(
+        name,
+        a.db,
+        a.n,
+        a.senders,
+        a.rate,
+        corpus_n=a.corpus_n,
+        procs=a.procs,
+        rss_marks=marks,
+        profile=a.profile,
+        timeout=a.timeout,
+        keep=a.keep,
+    )
     emit(r)
     print(table([r]), file=sys.stderr)
     return 0 if r.ok else 1
