@@ -25,7 +25,7 @@ from gateway.store.receipts import NewReceipt, insert_receipts
 
 log = structlog.get_logger(__name__)
 
-SLICE = 1.0  # seconds a blocking wait lasts before the thread looks at the stop flag again
+SLICE = 0.5  # seconds a blocking wait lasts before the thread looks at the stop flag again
 STOP_GRACE = 5.0  # after this, a reader still blocked in a socket call has its socket shut down
 BACKOFF_FIRST = 1.0
 

@@ -1,4 +1,4 @@
-"""A real Dovecot on a loopback port with a throwaway configuration, and an IMAP client for the outside world."""
+"""A real Dovecot on a loopback port with a throwaway configuration, and an IMAP client to feed it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from imapclient import IMAPClient
 from tests.support.daemon import wait_for
 from tests.support.process import free_port, listening
 
-USER, PASSWORD = "palaute", "test-password"
+PASSWORD = "test-password"
+USERS = 100  # accounts palaute0 .. palaute99: one per test, so that tests can share one server
 
 
 def dovecot_binary() -> str | None:
@@ -93,19 +94,24 @@ service anvil {{
 class Dovecot:
     """One Dovecot instance: start, stop and start again on the same port, then clean up."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self) -> None:
         binary = dovecot_binary()
         assert binary is not None
         self.binary = binary
         self.doveadm = shutil.which("doveadm") or str(Path(binary).with_name("doveadm"))
-        self.root = root
+        # Outside pytest's tmp_path: Dovecot's unprivileged processes cannot enter its root-only parents.
+        root = self.root = Path(tempfile.mkdtemp(prefix="gateway-dovecot-"))
+        root.chmod(0o755)
         self.port = free_port()
         internal, login, uid, gid = _users()
-        # The mail lives outside pytest's tmp_path, whose root-only parents the mail user cannot enter.
-        self.mail = Path(tempfile.mkdtemp(prefix="gateway-dovecot-mail-"))
+        self.mail = root / "mail"
+        self.mail.mkdir()
         os.chown(self.mail, uid, gid)
-        (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+        (root / "passwd").write_text("".join(f"palaute{i}:{{PLAIN}}{PASSWORD}\n" for i in range(USERS)))
+        self.user = "palaute0"
+        self._next_user = 0
         self.conf = root / "dovecot.conf"
+        self.proc: subprocess.Popen[bytes] | None = None
         self.conf.write_text(
             CONF.format(
                 root=root,
@@ -120,23 +126,38 @@ class Dovecot:
         )
 
     def start(self) -> Dovecot:
-        subprocess.run([self.binary, "-c", str(self.conf)], check=True, capture_output=True)
-        wait_for(lambda: listening(self.port), 15, "Dovecot to listen")
+        # In the foreground (-F), so that the server is our child and stopping it cannot miss.
+        with open(self.root / "start.log", "ab") as out:
+            self.proc = subprocess.Popen([self.binary, "-F", "-c", str(self.conf)], stdout=out, stderr=out)
+        wait_for(lambda: listening(self.port) or self.proc.poll() is not None, 15, "Dovecot to listen")  # type: ignore[union-attr]
+        assert self.proc.poll() is None, (self.root / "start.log").read_text()
         return self
 
     def stop(self) -> None:
-        pid_file = self.root / "run" / "master.pid"
-        subprocess.run([self.doveadm, "-c", str(self.conf), "stop"], check=False, capture_output=True)
-        wait_for(lambda: not pid_file.exists() and not listening(self.port), 15, "Dovecot to stop")
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        wait_for(lambda: not listening(self.port), 15, "Dovecot to stop listening")
 
     def close(self) -> None:
-        if (self.root / "run" / "master.pid").exists():
-            self.stop()
-        shutil.rmtree(self.mail, ignore_errors=True)
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def new_user(self) -> str:
+        """Switch to an account no test has used yet: an empty mailbox, without a new server."""
+        self._next_user += 1
+        assert self._next_user < USERS, "more tests than accounts: raise USERS"
+        self.user = f"palaute{self._next_user}"
+        return self.user
 
     def client(self) -> Any:
         client = IMAPClient("127.0.0.1", self.port, ssl=False, timeout=10)
-        client.login(USER, PASSWORD)
+        client.login(self.user, PASSWORD)
         return client
 
     def append(self, raw: bytes, folder: str = "INBOX") -> None:
