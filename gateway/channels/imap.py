@@ -181,6 +181,9 @@ class ImapReader:
     def _drain(self, client: Any, uidvalidity: int, last: int) -> int:
         """Commit and move every message above *last*; return the new mark."""
         self._renew_if_due()
+        # imaplib files every unsolicited response (EXPUNGE, COPYUID, RECENT) in a dict that only grows
+        # on a long-lived connection: measured, three entries per moved message. We read none of them.
+        client._imap.untagged_responses.clear()
         client.noop()  # lets the server report mail that arrived since the last command
         # Every message still here: the folder is emptied as we go, so this stays small. Filter by UID
         # ourselves: `UID n:*` answers the highest UID even when it is below n (FINDINGS.md).
