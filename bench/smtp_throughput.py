@@ -477,6 +477,7 @@ def run(
                 continue
             # the phase offset is per session; approximate by per-process offset plus the session index
             pr = ctx.Process(
+                daemon=True,
                 target=_paced_process if interval else _sender_process,
                 args=(
                     corpus,
@@ -533,10 +534,16 @@ def run(
             time.sleep(poll)
         m1 = machine_cpu()
         st1 = proc_status(daemon.pid)
+        # read every sender's result before joining it (a child blocks until its queue is drained)
+        until = time.time() + (30 if done_at else 5)
+        while len(results) < len(ps) and time.time() < until:
+            with contextlib.suppress(Exception):
+                results.append(q.get(timeout=0.5))
         for pr in ps:
-            pr.join(timeout=30)
-        while len(results) < len(ps) and not q.empty():
-            results.append(q.get())
+            pr.join(timeout=5)
+            if pr.is_alive():  # timed out: the senders are still sending; stop them
+                pr.terminate()
+                pr.join(timeout=5)
         end = done_at or time.time()
         res.wall_s = round(end - t0, 2)
         res.e2e_per_s = round(n / (end - t0), 1) if done_at else 0.0
