@@ -6,15 +6,16 @@ import sys
 from datetime import UTC, datetime
 
 import structlog
+from sqlalchemy import Connection
 
 from gateway.errors import SenderFault
-from gateway.intake import decision_columns, decision_json
 from gateway.live_config import LiveConfig
-from gateway.model import CaseStatus, EventKind
+from gateway.model import CaseStatus, Decision, EventKind
 from gateway.notifier.plan import Planner
-from gateway.rules import route_to
+from gateway.rules import Config, route_to
 from gateway.settings import Settings
 from gateway.store import cases as case_store
+from gateway.store.cases import CaseRow
 from gateway.store.db import Database
 
 log = structlog.get_logger(__name__)
@@ -28,6 +29,71 @@ class NoSuchCase(SenderFault):
     """No case has that tracking code."""
 
 
+def decision_columns(decision: Decision | None) -> dict[str, object]:
+    """The case columns that store a routing decision."""
+    if decision is None:
+        return {}
+    return {
+        "department": decision.department,
+        "rule": decision.rule,
+        "priority": decision.priority,
+        "decision": decision_json(decision),
+        "due_at": decision.due,
+        "first_response_due_at": decision.first_response_due,
+    }
+
+
+def decision_json(decision: Decision) -> dict[str, object]:
+    return {
+        "department": decision.department,
+        "rule": decision.rule,
+        "priority": decision.priority,
+        "reasons": list(decision.reasons),
+        "contact": decision.contact,
+        "webhook": decision.webhook,
+        "due": decision.due.isoformat() if decision.due else None,
+        "first_response_due": decision.first_response_due.isoformat()
+        if decision.first_response_due
+        else None,
+    }
+
+
+def reroute_case(
+    conn: Connection,
+    config: Config,
+    planner: Planner,
+    case: CaseRow,
+    department: str,
+    *,
+    actor: str,
+    why: str,
+    now: datetime,
+) -> Decision:
+    """Send *case* to *department* inside the caller's transaction: a new decision and due date, an event
+    saying who and why, and a fresh hand-over to the new department."""
+    if department not in config.departments:
+        known = ", ".join(sorted(config.departments))
+        raise UnknownDepartment(f"no department {department!r}; known: {known}")
+    decision = route_to(config, department, now, priority=case.priority or "normal")
+    event_id = case_store.insert_event(
+        conn,
+        case.id,
+        EventKind.REROUTED,
+        now,
+        actor=actor,
+        text=why,
+        data={"from": case.department, "to": department, **decision_json(decision)},
+    )
+    status = CaseStatus.ROUTED if case.status in (CaseStatus.NEW, CaseStatus.ROUTED) else case.status
+    case_store.update_case(conn, case.id, status=str(status), updated_at=now, **decision_columns(decision))
+    fresh = case_store.get_case(conn, case_id=case.id)
+    assert fresh is not None
+    attachments = case_store.load_attachments(conn, case.id)
+    planner.plan_handover(conn, fresh, decision, fresh.text, attachments, now, f"reroute-{event_id}")
+    log.info("case rerouted", case=case.code, to=department, by=actor, why=why)
+    return decision
+
+
 def reroute(
     db: Database,
     live: LiveConfig,
@@ -39,35 +105,12 @@ def reroute(
     why: str,
     now: datetime,
 ) -> str:
-    """Send case *code* to *department*: a new decision and due date, an event saying who and why, and a
-    fresh hand-over to the new department. Returns the department's display name."""
-    config = live.current
-    if department not in config.departments:
-        known = ", ".join(sorted(config.departments))
-        raise UnknownDepartment(f"no department {department!r}; known: {known}")
+    """Reroute case *code* in a transaction of its own; returns the department's display name."""
     with db.write() as conn:
         case = case_store.get_case(conn, code=code)
         if case is None:
             raise NoSuchCase(f"no case {code}")
-        decision = route_to(config, department, now, priority=case.priority or "normal")
-        event_id = case_store.insert_event(
-            conn,
-            case.id,
-            EventKind.REROUTED,
-            now,
-            actor=actor,
-            text=why,
-            data={"from": case.department, "to": department, **decision_json(decision)},
-        )
-        status = CaseStatus.ROUTED if case.status in (CaseStatus.NEW, CaseStatus.ROUTED) else case.status
-        case_store.update_case(
-            conn, case.id, status=str(status), updated_at=now, **decision_columns(decision)
-        )
-        case = case_store.get_case(conn, case_id=case.id)
-        assert case is not None
-        attachments = case_store.load_attachments(conn, case.id)
-        planner.plan_handover(conn, case, decision, case.text, attachments, now, f"reroute-{event_id}")
-    log.info("case rerouted", case=code, to=department, by=actor, why=why)
+        reroute_case(conn, live.current, planner, case, department, actor=actor, why=why, now=now)
     return live.department_name(department, "fi")
 
 

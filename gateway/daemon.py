@@ -11,20 +11,25 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from sqlalchemy import Connection
 
+from gateway.channels.imap import ImapReader
 from gateway.channels.smtp import SmtpHandler, SmtpServer
+from gateway.classify import Classifier
 from gateway.intake import Intake, Router
 from gateway.live_config import LiveConfig, config_stamp
 from gateway.model import Decision, InboundMessage
 from gateway.notifier.compose import Identity
 from gateway.notifier.outbox_worker import OutboxWorker
-from gateway.notifier.plan import Planner
+from gateway.notifier.plan import HANDOVER_KINDS, Planner
 from gateway.notifier.templates import Templates
 from gateway.notifier.transports import MaildirTransport, SmtpRelayTransport, Transport
 from gateway.notifier.webhook import WebhookTransport
 from gateway.rules import CaseFields, route
 from gateway.settings import Settings
-from gateway.store import migrate
+from gateway.staff import StaffDesk
+from gateway.store import migrate, outbox
+from gateway.store.cases import CaseRow
 from gateway.store.db import Database, make_engine
 from gateway.store.receipt_writer import ReceiptWriter
 
@@ -48,8 +53,20 @@ def build_planner(settings: Settings, live: LiveConfig) -> Planner:
         Templates(settings.templates_dir),
         identity_for(settings, live),
         live,
-        settings.receipts_per_sender_per_hour,
+        notices_per_recipient_per_hour=settings.notices_per_recipient_per_hour,
+        notices_per_case_per_hour=settings.notices_per_case_per_hour,
+        unreachable_for=timedelta(days=settings.unreachable_days),
     )
+
+
+def make_handlers(live: LiveConfig) -> Callable[[Connection, CaseRow], frozenset[str]]:
+    """Who may answer a case: its department's addresses and everyone its hand-overs went to."""
+
+    def handlers(conn: Connection, case: CaseRow) -> frozenset[str]:
+        configured = live.handler_addresses(case.department) if case.department else frozenset()
+        return configured | outbox.recipients_of(conn, case.id, HANDOVER_KINDS)
+
+    return handlers
 
 
 def make_router(live: LiveConfig) -> Router:
@@ -88,12 +105,12 @@ class Daemon:
         # Unique per process: a restarted process must not mistake a dead one's leases for its own.
         self.owner = f"{settings.node_name}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.writer = ReceiptWriter(db, clock)
-        identity = identity_for(settings, live)
         planner = build_planner(settings, live)
         self.intake = Intake(
             db,
             planner,
-            identity,
+            Classifier(settings.reply_secret, settings.code_prefix, make_handlers(live)),
+            StaffDesk(live, planner),
             make_router(live),
             clock,
             self.owner,
@@ -115,6 +132,12 @@ class Daemon:
             settings.smtp_hostname,
             settings.max_message_size,
         )
+        # Readers commit receipts themselves and wake intake; one thread and connection per mailbox.
+        self.imap = [
+            ImapReader(m, db, clock, self.owner, on_commit=self.writer.committed.set)
+            for m in settings.mailboxes
+        ]
+        self._imap_done = asyncio.Event()
         self.stopping = asyncio.Event()
         self.ready = asyncio.Event()  # set once SMTP listens
         self._intake_done = asyncio.Event()  # no new receipts will come
@@ -139,6 +162,7 @@ class Daemon:
                 tasks.create_task(self._outbox_loop(), name="outbox")
                 tasks.create_task(self._shutdown_when_asked(), name="shutdown")
                 tasks.create_task(self._config_loop(), name="config")
+                tasks.create_task(self._imap_readers(), name="imap")
         finally:
             if install_signals:
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -176,7 +200,14 @@ class Daemon:
         await self.stopping.wait()
         await self.smtp.stop()
         await self.writer.stop()
+        await self._imap_done.wait()  # a reader finishes the message in hand before intake drains
         self._intake_done.set()
+
+    async def _imap_readers(self) -> None:
+        async with asyncio.TaskGroup() as readers:
+            for reader in self.imap:
+                readers.create_task(reader.run(self.stopping), name=f"imap-{reader.mailbox.name}")
+        self._imap_done.set()
 
     async def _intake_loop(self) -> None:
         """Work while there is work; on shutdown, drain what was committed before exiting."""

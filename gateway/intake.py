@@ -13,11 +13,15 @@ import structlog
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from gateway.casework import decision_columns, decision_json
+from gateway.classify import Classifier
 from gateway.mail import parse
 from gateway.model import CaseStatus, Decision, EventKind, InboundMessage, MessageKind
-from gateway.notifier.compose import Identity, is_our_loop_marker
-from gateway.notifier.plan import Planner
+from gateway.notifier.compose import is_our_loop_marker
+from gateway.notifier.plan import HANDOVER_KINDS, Planner
+from gateway.staff import StaffDesk
 from gateway.store import cases as case_store
+from gateway.store import outbox
 from gateway.store import receipts as receipt_store
 from gateway.store.cases import CaseRow
 from gateway.store.db import Database
@@ -55,7 +59,8 @@ class Intake:
         self,
         db: Database,
         planner: Planner,
-        identity: Identity,
+        classifier: Classifier,
+        staff: StaffDesk,
         router: Router | None,
         clock: Callable[[], datetime],
         owner: str,
@@ -64,7 +69,8 @@ class Intake:
     ) -> None:
         self._db = db
         self._planner = planner
-        self._identity = identity
+        self._classifier = classifier
+        self._staff = staff
         self._router = router
         self._clock = clock
         self._owner = owner
@@ -139,49 +145,71 @@ class Intake:
                     log.info("receipt processed", outcome=outcome.kind, message_id=msg.message_id)
 
     def _handle(self, conn: Connection, receipt: Receipt, msg: InboundMessage, now: datetime) -> Outcome:
-        if msg.loop_marker and is_our_loop_marker(self._identity, msg.message_id, msg.loop_marker):
+        if msg.loop_marker and is_our_loop_marker(self._planner.identity, msg.message_id, msg.loop_marker):
             log.warning("our own mail came back; dropped", message_id=msg.message_id)
             return Outcome(str(MessageKind.LOOP))
         seen, seen_case = case_store.seen_message_id(conn, msg.message_id)
         if seen:
             return Outcome("duplicate", seen_case)
-        kind, case = self._classify(conn, msg)
-        if kind is MessageKind.NEW:
+        found = self._classifier.classify(conn, msg, receipt.rcpt_tos)
+        case = found.case
+        if found.kind is MessageKind.NEW:
             outcome = self._open_case(conn, receipt, msg, now)
         elif case is None:  # automatic mail or a bounce that belongs to no case: kept in the receipt only
-            outcome = Outcome(str(kind))
+            outcome = Outcome(str(found.kind))
         else:
-            self._add_to_case(conn, receipt, msg, kind, case, now)
-            outcome = Outcome(str(kind), case.id, case.code)
+            with structlog.contextvars.bound_contextvars(case=case.code):
+                kind = self._continue_case(conn, receipt, msg, found.kind, found.why, case, now)
+            outcome = Outcome(kind, case.id, case.code)
         case_store.remember_message_id(conn, msg.message_id, outcome.case_id, "in", receipt.id)
         return outcome
 
-    def _classify(self, conn: Connection, msg: InboundMessage) -> tuple[MessageKind, CaseRow | None]:
-        """What the message is, and the case it belongs to (DESIGN.md: threading order)."""
-        if msg.bounce:
-            case_id = case_store.case_for_message_ids(conn, msg.bounced_message_ids)
-            return MessageKind.BOUNCE, self._case(conn, case_id)
-        case = self._thread(conn, msg)
-        if msg.auto_reply:
-            return MessageKind.AUTOMATIC, case
-        if case is not None:
-            return MessageKind.FOLLOW_UP, case
-        return MessageKind.NEW, None
+    def _continue_case(
+        self,
+        conn: Connection,
+        receipt: Receipt,
+        msg: InboundMessage,
+        kind: MessageKind,
+        why: str,
+        case: CaseRow,
+        now: datetime,
+    ) -> str:
+        """Add *msg* to its case as what classify() found it to be; return the receipt's outcome."""
+        if kind is MessageKind.ANSWER:
+            return self._staff.answer(conn, case, msg, receipt.id, now)
+        if kind is MessageKind.UNVERIFIED:
+            self._staff.unverified(conn, case, msg, why, receipt.id, now)
+            return str(kind)
+        if kind is MessageKind.FOLLOW_UP:
+            text = msg.reply_text or msg.text
+            event_id = case_store.insert_event(
+                conn, case.id, EventKind.FOLLOW_UP, now, actor=msg.sender.email, text=text,
+                receipt_id=receipt.id, data={"subject": msg.subject},
+            )  # fmt: skip
+            case_store.insert_attachments(conn, case.id, event_id, msg.attachments)
+            reopened = case.status in (CaseStatus.ANSWERED, CaseStatus.CLOSED, CaseStatus.WAITING)
+            new_status = CaseStatus.ROUTED if reopened and case.department else case.status
+            case_store.update_case(conn, case.id, status=str(new_status), updated_at=now)
+            self._planner.plan_follow_up(conn, case, text, msg.attachments, event_id, now)
+            return str(kind)
+        data: dict[str, object] = {"kind": str(kind), "subject": msg.subject, "why": why}
+        if kind is MessageKind.BOUNCE:
+            data["bounced"] = self._bounced(conn, case, msg, now)
+        case_store.insert_event(
+            conn, case.id, EventKind.AUTOMATIC, now, actor=msg.sender.email, text=msg.text[:4000],
+            receipt_id=receipt.id, data=data,
+        )  # fmt: skip
+        return str(kind)
 
-    def _thread(self, conn: Connection, msg: InboundMessage) -> CaseRow | None:
-        """The case this mail continues: by our Message-IDs, then by tracking code; from a participant."""
-        refs = (*msg.references, *((msg.in_reply_to,) if msg.in_reply_to else ()))
-        case = self._case(conn, case_store.case_for_message_ids(conn, refs))
-        if case is not None and is_participant(case, msg.sender.email):
-            return case
-        if msg.tracking_code:
-            case = case_store.get_case(conn, code=msg.tracking_code)
-            if case is not None and is_participant(case, msg.sender.email):
-                return case
-            if case is not None:
-                # A code quoted by a stranger proves nothing (FINDINGS.md: Zammad): a new case of their own.
-                log.info("tracking code from a non-participant ignored", quoted=case.code)
-        return None
+    def _bounced(self, conn: Connection, case: CaseRow, msg: InboundMessage, now: datetime) -> list[str]:
+        """Mark the mail a bounce returns; a handler's address that bounces is an alarm for operations."""
+        reason = msg.reply_text.strip()[:500] or msg.subject
+        returned = outbox.mark_bounced(conn, msg.bounced_message_ids, reason)
+        for address, kind in returned:
+            log.warning("mail bounced; the address is unreachable for a while", to=address, kind=kind)
+            if kind in HANDOVER_KINDS:
+                self._planner.plan_handler_bounced(conn, case, address, reason, now)
+        return [address for address, _ in returned]
 
     @staticmethod
     def _case(conn: Connection, case_id: int | None) -> CaseRow | None:
@@ -236,61 +264,3 @@ class Intake:
             assert case is not None
             self._planner.plan_new_case(conn, case, msg, decision, now)
         return Outcome("new-case", case_id, code)
-
-    def _add_to_case(
-        self,
-        conn: Connection,
-        receipt: Receipt,
-        msg: InboundMessage,
-        kind: MessageKind,
-        case: CaseRow,
-        now: datetime,
-    ) -> None:
-        event = EventKind.FOLLOW_UP if kind is MessageKind.FOLLOW_UP else EventKind.AUTOMATIC
-        event_id = case_store.insert_event(
-            conn,
-            case.id,
-            event,
-            now,
-            actor=msg.sender.email,
-            text=msg.reply_text or msg.text,
-            receipt_id=receipt.id,
-            data={"kind": str(kind), "subject": msg.subject},
-        )
-        if kind is MessageKind.FOLLOW_UP:
-            case_store.insert_attachments(conn, case.id, event_id, msg.attachments)
-            reopened = case.status in (CaseStatus.ANSWERED, CaseStatus.CLOSED, CaseStatus.WAITING)
-            new_status = CaseStatus.ROUTED if reopened and case.department else case.status
-            case_store.update_case(conn, case.id, status=str(new_status), updated_at=now)
-
-
-def is_participant(case: CaseRow, email: str) -> bool:
-    return bool(email) and email.lower() == case.resident_email.lower()
-
-
-def decision_columns(decision: Decision | None) -> dict[str, object]:
-    if decision is None:
-        return {}
-    return {
-        "department": decision.department,
-        "rule": decision.rule,
-        "priority": decision.priority,
-        "decision": decision_json(decision),
-        "due_at": decision.due,
-        "first_response_due_at": decision.first_response_due,
-    }
-
-
-def decision_json(decision: Decision) -> dict[str, object]:
-    return {
-        "department": decision.department,
-        "rule": decision.rule,
-        "priority": decision.priority,
-        "reasons": list(decision.reasons),
-        "contact": decision.contact,
-        "webhook": decision.webhook,
-        "due": decision.due.isoformat() if decision.due else None,
-        "first_response_due": decision.first_response_due.isoformat()
-        if decision.first_response_due
-        else None,
-    }

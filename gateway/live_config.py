@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -88,6 +89,31 @@ class LiveConfig:
 
     def is_city_address(self, address: str) -> bool:
         return is_city_address(self.current, address)
+
+    def contact_at(self, department: str, now: datetime) -> str | None:
+        """Who receives the department's mail at *now*, after its duty roster."""
+        dept = self.current.departments.get(department)
+        return dept.contact_at(now) if dept else None
+
+    def escalation(self, department: str) -> str | None:
+        """Who hears when something goes wrong with the department's cases: escalation, else its email."""
+        dept = self.current.departments.get(department)
+        if dept is None:
+            return None
+        return dept.escalation or dept.email
+
+    def handler_addresses(self, department: str) -> frozenset[str]:
+        """Every address that may answer the department's cases: its email, duty roster and escalation."""
+        dept = self.current.departments.get(department)
+        if dept is None:
+            return frozenset()
+        found = {dept.email, *(entry.email for entry in dept.on_duty)}
+        if dept.escalation:
+            found.add(dept.escalation)
+        return frozenset(a.lower() for a in found)
+
+    def department_keys(self) -> tuple[str, ...]:
+        return tuple(sorted(self.current.departments))
 
     def webhook_secret(self, url: str) -> str | None:
         """The signing secret of the department whose webhook is *url*, from its `secret_env` variable."""

@@ -31,6 +31,7 @@ class EventKind(enum.StrEnum):
     REROUTED = "rerouted"
     ANSWER = "answer"  # a handler's answer relayed to the resident
     AUTOMATIC = "automatic"  # an auto-reply or bounce kept on the case, never answered
+    UNVERIFIED = "unverified"  # a reply that could not be taken as an answer
     NOTE = "note"
 
 
@@ -38,7 +39,9 @@ class MessageKind(enum.StrEnum):
     """What classify() made of an inbound message."""
 
     NEW = "new"
-    FOLLOW_UP = "follow-up"
+    FOLLOW_UP = "follow-up"  # the resident writes again
+    ANSWER = "answer"  # a handler answers through the case's signed reply address
+    UNVERIFIED = "unverified"  # a reply to a case that is not a valid answer: kept for a person to look at
     AUTOMATIC = "automatic"
     BOUNCE = "bounce"
     LOOP = "loop"  # our own mail coming back

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import socket
 import tomllib
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gateway.channels.imap_settings import MailboxSettings, parse_mailboxes
 from gateway.errors import SettingsError
 
 
@@ -46,8 +48,14 @@ class Settings:
     sender_address: str = ""  # From of our mail; the first accepted address when empty
     sender_name: str = "Helsingin kaupunki | Helsingfors stad | City of Helsinki"
     mail_domain: str = ""  # right-hand side of our Message-IDs; the sender's domain when empty
-    receipts_per_sender_per_hour: int = 5
+    # loop and storm protection: automatic notices (receipts, how-to-answer ...) per recipient and per
+    # case in an hour, and how long an address that bounced gets no mail
+    notices_per_recipient_per_hour: int = 5
+    notices_per_case_per_hour: int = 10
+    unreachable_days: float = 3.0
     reply_secret: str = "change-me"  # HMAC key of the signed reply addresses
+    # IMAP mailboxes read besides SMTP: [[mailboxes]] tables in the file, GATEWAY_MAILBOXES as a JSON list
+    mailboxes: tuple[MailboxSettings, ...] = ()
     # workers
     intake_batch: int = 64
     # how long a claimed receipt or outbox row belongs to one process before another may take it over
@@ -106,11 +114,20 @@ def load_settings(file: Path | None = None, environ: Mapping[str, str] | None = 
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"{path}: {exc}") from None
         for key, raw in data.items():
+            if key == "mailboxes":
+                values[key] = parse_mailboxes(raw, str(path), env)
+                continue
             if key not in known:
                 raise SettingsError(f"{path}: unknown setting {key!r}")
             values[key] = _convert(f"{path}: {key}", known[key], raw)
     for name, kind in known.items():
         var = f"GATEWAY_{name.upper()}"
         if var in env:
+            if name == "mailboxes":
+                try:
+                    values[name] = parse_mailboxes(json.loads(env[var]), var, env)
+                except json.JSONDecodeError as exc:
+                    raise SettingsError(f"{var}: not JSON: {exc}") from None
+                continue
             values[name] = _convert(var, kind, env[var])
     return dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]

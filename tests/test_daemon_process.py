@@ -60,7 +60,7 @@ def _burst(port: int, senders: int, per_sender: int, accepted: list[str], stop: 
 def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(
     processes: list[DaemonProcess], tmp_path: Path, database_url: str, config_dir: Path
 ) -> None:
-    first = DaemonProcess(tmp_path, database_url, config_dir, receipts_per_sender_per_hour="1000")
+    first = DaemonProcess(tmp_path, database_url, config_dir, notices_per_recipient_per_hour="1000")
     processes.append(first.start())
     accepted: list[str] = []
     stop = threading.Event()
@@ -73,7 +73,7 @@ def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(
     killed_at = len(accepted)
     assert 60 <= killed_at < 360, "the kill should land in the middle of the burst"
 
-    second = DaemonProcess(tmp_path, database_url, config_dir, receipts_per_sender_per_hour="1000")
+    second = DaemonProcess(tmp_path, database_url, config_dir, notices_per_recipient_per_hour="1000")
     processes.append(second.start())
     db = Database(make_engine(database_url))
     try:

@@ -143,7 +143,7 @@ def test_a_bounce_of_our_receipt_is_recorded_on_its_case(gateway: RunningDaemon)
 
 
 def test_receipts_are_rate_limited_per_sender(start_gateway: Callable[..., RunningDaemon]) -> None:
-    gateway = start_gateway(receipts_per_sender_per_hour=3)
+    gateway = start_gateway(notices_per_recipient_per_hour=3)
     for i in range(5):
         send(gateway.port, make_mail(subject=f"Asia {i}", body=f"Kuopat kadulla, paikka {i}."))
     wait_for(lambda: count(gateway.db, cases) == 5 and settled(gateway.db), what="five cases")

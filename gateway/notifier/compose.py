@@ -61,7 +61,7 @@ def compose(
     date: datetime,
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
-    auto_submitted: str = "auto-replied",
+    auto_submitted: str | None = "auto-replied",
     reply_to: str | None = None,
     language: str = "fi",
     attachments: tuple[Attachment, ...] = (),
@@ -88,8 +88,9 @@ def compose(
         msg["In-Reply-To"] = f"<{in_reply_to}>"
         refs = [*[r for r in references if r != in_reply_to][-10:], in_reply_to]
         msg["References"] = " ".join(f"<{r}>" for r in refs)
-    msg["Auto-Submitted"] = auto_submitted
-    msg["X-Auto-Response-Suppress"] = "All"
+    if auto_submitted:
+        msg["Auto-Submitted"] = auto_submitted
+        msg["X-Auto-Response-Suppress"] = "All"
     if auto_submitted == "auto-replied":
         msg["Precedence"] = "auto_reply"
     msg[LOOP_HEADER] = loop_marker(identity, message_id)

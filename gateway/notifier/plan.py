@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -12,7 +11,7 @@ from sqlalchemy import Connection
 
 from gateway.model import Address, Attachment, Decision, InboundMessage
 from gateway.notifier.compose import Identity, compose, message_id_for
-from gateway.notifier.handover import Handover, forward_values, webhook_document
+from gateway.notifier.handover import Handover, forward_values, local_time, webhook_document
 from gateway.notifier.reply_address import reply_address
 from gateway.notifier.templates import Templates
 from gateway.store import cases as case_store
@@ -25,18 +24,11 @@ log = structlog.get_logger(__name__)
 NEVER_ANSWER = frozenset(
     {"mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply", "bounce", "bounces"}
 )
-
-
-def may_answer(address: str, is_city_address: Callable[[str], bool]) -> bool:
-    """Whether *address* may receive automatic mail from us at all."""
-    local, _, domain = address.lower().rpartition("@")
-    if not local or not domain or is_city_address(address):
-        return False
-    return local.split("+", 1)[0] not in NEVER_ANSWER
+HANDOVER_KINDS = ("forward", "follow-up")
 
 
 class Directory(Protocol):
-    """What the planner needs to know of the configuration in force."""
+    """What the planner needs to know of the configuration in force (gateway.live_config.LiveConfig)."""
 
     @property
     def timezone(self) -> ZoneInfo: ...
@@ -45,34 +37,178 @@ class Directory(Protocol):
 
     def is_city_address(self, address: str) -> bool: ...
 
+    def contact_at(self, department: str, now: datetime) -> str | None: ...
+
+    def escalation(self, department: str) -> str | None: ...
+
 
 class Planner:
-    """Writes the outbox rows for a case event; never sends anything itself (DESIGN.md: step 5)."""
+    """Writes the outbox rows for a case event; never sends anything itself (DESIGN.md: step 5).
+
+    Every automatic notice goes through `_guard`: never to our own addresses or to mailer-daemon and its
+    kin, never to an address that bounced lately, and at most so many per recipient and per case an hour.
+    Nobody who was only in Cc is ever written to: notices go to the case's resident or to staff.
+    """
 
     def __init__(
         self,
         templates: Templates,
         identity: Identity,
         directory: Directory,
-        receipts_per_hour: int = 5,
+        notices_per_recipient_per_hour: int = 5,
+        notices_per_case_per_hour: int = 10,
+        unreachable_for: timedelta = timedelta(days=3),
         staff_language: str = "fi",
     ) -> None:
         self._templates = templates
         self._identity = identity
         self._directory = directory
-        self._is_city_address: Callable[[str], bool] = directory.is_city_address
-        self._receipts_per_hour = receipts_per_hour
+        self._per_recipient = notices_per_recipient_per_hour
+        self._per_case = notices_per_case_per_hour
+        self._unreachable_for = unreachable_for
         self._staff_language = staff_language
+
+    @property
+    def identity(self) -> Identity:
+        return self._identity
 
     def reply_address(self, code: str) -> str:
         return reply_address(self._identity.address, code, self._identity.secret)
 
+    def may_answer(self, address: str) -> bool:
+        """Whether *address* may receive mail from us at all (RFC 3834 section 2)."""
+        local, _, domain = address.lower().rpartition("@")
+        if not local or not domain or self._directory.is_city_address(address):
+            return False
+        return local.split("+", 1)[0] not in NEVER_ANSWER
+
+    def _guard(
+        self, conn: Connection, to: str, case_id: int | None, now: datetime, automatic: bool
+    ) -> str | None:
+        """Why mail to *to* must not go now, or None when it may."""
+        if not self.may_answer(to):
+            return "an address we never write to"
+        if outbox.is_unreachable(conn, to, now - self._unreachable_for):
+            return "the address bounced lately"
+        if not automatic:
+            return None
+        hour_ago = now - timedelta(hours=1)
+        if outbox.count_automatic_since(conn, hour_ago, recipient=to) >= self._per_recipient:
+            return "rate limit per recipient"
+        if (
+            case_id is not None
+            and outbox.count_automatic_since(conn, hour_ago, case_id=case_id) >= self._per_case
+        ):
+            return "rate limit per case"
+        return None
+
+    def _send(
+        self,
+        conn: Connection,
+        *,
+        key: str,
+        kind: str,
+        to: Address,
+        template: str,
+        language: str,
+        values: dict[str, str],
+        case_id: int | None,
+        now: datetime,
+        automatic: bool = True,
+        in_reply_to: str | None = None,
+        references: tuple[str, ...] = (),
+        reply_to: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        mail_from: str = "",
+    ) -> str | None:
+        """Render *template*, compose and queue it; the Message-ID when queued, None when held back."""
+        reason = self._guard(conn, to.email, case_id, now, automatic and kind in outbox.AUTOMATIC_KINDS)
+        if reason is not None:
+            log.info("mail held back", kind=kind, to=to.email, reason=reason)
+            return None
+        message_id = message_id_for(key, self._identity.domain)
+        rendered = self._templates.render(template, language, **values)
+        body = compose(
+            self._identity,
+            to=to,
+            subject=rendered.subject.rstrip(": "),
+            body=rendered.body,
+            message_id=message_id,
+            date=now,
+            in_reply_to=in_reply_to,
+            references=references,
+            # RFC 3834: automatic answers are auto-replied, other automatic mail auto-generated; an
+            # answer a person wrote and we relay is neither.
+            auto_submitted=("auto-replied" if kind in outbox.AUTOMATIC_KINDS else "auto-generated")
+            if automatic
+            else None,
+            reply_to=reply_to,
+            language=language,
+            attachments=attachments,
+        )
+        item = outbox.OutboundItem(key, kind, to.email, body, case_id, "mail", mail_from, message_id)
+        if not outbox.enqueue(conn, item, now):
+            return None
+        case_store.remember_message_id(conn, message_id, case_id, "out")
+        return message_id
+
+    # -- to the resident ------------------------------------------------------------------------
+
     def plan_new_case(
         self, conn: Connection, case: CaseRow, msg: InboundMessage, decision: Decision | None, now: datetime
     ) -> None:
-        self._receipt(conn, case, msg, now)
+        if not (msg.auto_reply or msg.bounce):
+            # RFC 3834 3.3: an automatic response goes out with a null reverse-path.
+            self._send(
+                conn,
+                key=f"receipt:{case.code}",
+                kind="receipt",
+                to=Address(case.resident_email, case.resident_name),
+                template="receipt",
+                language=case.language,
+                values={"code": case.code, "subject": msg.subject},
+                case_id=case.id,
+                now=now,
+                in_reply_to=msg.message_id,
+                references=msg.references,
+            )
         if decision is not None:
             self.plan_handover(conn, case, decision, msg.text, msg.attachments, now, "new")
+
+    def plan_answer(
+        self,
+        conn: Connection,
+        case: CaseRow,
+        text: str,
+        attachments: tuple[Attachment, ...],
+        event_id: int,
+        now: datetime,
+    ) -> str | None:
+        """Relay a handler's answer to the resident, from the city's address, threaded to their mail."""
+        refs = tuple(r for r in (case.message_id, outbox.latest_message_id(conn, case.id, ("receipt",))) if r)
+        return self._send(
+            conn,
+            key=f"answer:{case.code}:{event_id}",
+            kind="answer",
+            to=Address(case.resident_email, case.resident_name),
+            template="answer",
+            language=case.language,
+            values={
+                "code": case.code,
+                "subject": case.subject or "-",
+                "answer": text.strip(),
+                "department": self._directory.department_name(case.department or "", case.language),
+            },
+            case_id=case.id,
+            now=now,
+            automatic=False,
+            in_reply_to=case.message_id,
+            references=refs,
+            attachments=attachments,
+            mail_from=self._identity.address,
+        )
+
+    # -- to staff -------------------------------------------------------------------------------
 
     def plan_handover(
         self,
@@ -99,27 +235,20 @@ class Planner:
             timezone=self._directory.timezone,
         )
         if decision.contact:
-            key = f"forward:{case.code}:{occasion}"
-            message_id = message_id_for(key, self._identity.domain)
-            rendered = self._templates.render("forward", self._staff_language, **forward_values(handover))
-            body = compose(
-                self._identity,
+            self._send(
+                conn,
+                key=f"forward:{case.code}:{occasion}",
+                kind="forward",
                 to=Address(decision.contact),
-                subject=rendered.subject,
-                body=rendered.body,
-                message_id=message_id,
-                date=now,
-                auto_submitted="auto-generated",
-                reply_to=handover.reply_to,
+                template="forward",
                 language=self._staff_language,
+                values=forward_values(handover),
+                case_id=case.id,
+                now=now,
+                reply_to=handover.reply_to,
                 attachments=attachments,
+                mail_from=self._identity.address,  # so that a handler's bounce comes back to us
             )
-            # Sent from the city's address, so that a handler's bounce comes back to us (issue 4).
-            item = outbox.OutboundItem(
-                key, "forward", decision.contact, body, case.id, "mail", self._identity.address, message_id
-            )
-            if outbox.enqueue(conn, item, now):
-                case_store.remember_message_id(conn, message_id, case.id, "out")
         if decision.webhook:
             key = f"webhook:{case.code}:{occasion}"
             document = webhook_document(handover, "case.new" if occasion == "new" else "case.rerouted")
@@ -129,31 +258,101 @@ class Planner:
                 now,
             )
 
-    def _receipt(self, conn: Connection, case: CaseRow, msg: InboundMessage, now: datetime) -> None:
-        """Acknowledge new feedback to the resident, in their language, threaded to their mail."""
-        to = msg.sender.email
-        if msg.auto_reply or msg.bounce or not may_answer(to, self._is_city_address):
-            log.info("no receipt: automatic mail or an address we never answer", to=to)
+    def plan_follow_up(
+        self,
+        conn: Connection,
+        case: CaseRow,
+        text: str,
+        attachments: tuple[Attachment, ...],
+        event_id: int,
+        now: datetime,
+    ) -> None:
+        """Pass a resident's follow-up to whoever handles the case now, threaded to the hand-over."""
+        contact = self._directory.contact_at(case.department, now) if case.department else None
+        if contact is None:
             return
-        sent = outbox.count_recent(conn, to, "receipt", now - timedelta(hours=1))
-        if sent >= self._receipts_per_hour:
-            log.warning("no receipt: rate limit reached", to=to, sent_last_hour=sent)
-            return
-        key = f"receipt:{case.code}"
-        message_id = message_id_for(key, self._identity.domain)
-        rendered = self._templates.render("receipt", case.language, code=case.code, subject=msg.subject)
-        body = compose(
-            self._identity,
-            to=Address(to, msg.sender.name),
-            subject=rendered.subject.rstrip(": "),
-            body=rendered.body,
-            message_id=message_id,
-            date=now,
-            in_reply_to=msg.message_id,
-            references=msg.references,
-            language=case.language,
+        forward = outbox.latest_message_id(conn, case.id, HANDOVER_KINDS)
+        self._send(
+            conn,
+            key=f"follow-up:{case.code}:{event_id}",
+            kind="follow-up",
+            to=Address(contact),
+            template="follow_up",
+            language=self._staff_language,
+            values={
+                "code": case.code,
+                "subject": case.subject or "-",
+                "text": text.strip(),
+                "status": str(case.status),
+                "due": local_time(case.due_at, self._directory.timezone),
+            },
+            case_id=case.id,
+            now=now,
+            in_reply_to=forward,
+            references=(forward,) if forward else (),
+            reply_to=self.reply_address(case.code),
+            attachments=attachments,
+            mail_from=self._identity.address,
         )
-        # RFC 3834 3.3: an automatic response goes out with a null reverse-path.
-        item = outbox.OutboundItem(key, "receipt", to, body, case.id, "mail", "", message_id)
-        if outbox.enqueue(conn, item, now):
-            case_store.remember_message_id(conn, message_id, case.id, "out")
+
+    def plan_how_to_answer(self, conn: Connection, case: CaseRow, sender: str, now: datetime) -> None:
+        """Tell someone whose reply was not taken as an answer how to answer: once per case and sender."""
+        self._send(
+            conn,
+            key=f"how-to-answer:{case.code}:{sender}",
+            kind="how-to-answer",
+            to=Address(sender),
+            template="how_to_answer",
+            language=self._staff_language,
+            values={"code": case.code, "subject": case.subject or "-"},
+            case_id=case.id,
+            now=now,
+        )
+
+    def plan_reroute_refused(
+        self,
+        conn: Connection,
+        case: CaseRow,
+        sender: str,
+        department: str,
+        known: tuple[str, ...],
+        event_id: int,
+        now: datetime,
+    ) -> None:
+        self._send(
+            conn,
+            key=f"reroute-refused:{case.code}:{event_id}",
+            kind="reroute-refused",
+            to=Address(sender),
+            template="reroute_refused",
+            language=self._staff_language,
+            values={"code": case.code, "department": department, "known": ", ".join(known)},
+            case_id=case.id,
+            now=now,
+            reply_to=self.reply_address(case.code),
+        )
+
+    def plan_handler_bounced(
+        self, conn: Connection, case: CaseRow, address: str, reason: str, now: datetime
+    ) -> None:
+        """A handler's address bounces: nobody is getting the case. Operations must hear of it."""
+        to = self._directory.escalation(case.department) if case.department else None
+        log.error("a handler's address bounced", case=case.code, address=address, escalation=to)
+        if to is None or to == address:
+            return
+        self._send(
+            conn,
+            key=f"handler-bounced:{case.code}:{address}",
+            kind="alarm",
+            to=Address(to),
+            template="handler_bounced",
+            language=self._staff_language,
+            values={
+                "code": case.code,
+                "address": address,
+                "reason": reason,
+                "department": case.department or "-",
+            },
+            case_id=case.id,
+            now=now,
+        )

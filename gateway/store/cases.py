@@ -108,6 +108,10 @@ def load_attachments(conn: Connection, case_id: int) -> tuple[Attachment, ...]:
     return tuple(Attachment(r.filename, r.content_type, r.size, r.content) for r in rows)
 
 
+def update_event_data(conn: Connection, event_id: int, data: dict[str, Any]) -> None:
+    conn.execute(update(case_events).where(case_events.c.id == event_id).values(data=data))
+
+
 def update_case(conn: Connection, case_id: int, **values: Any) -> None:
     conn.execute(update(cases).where(cases.c.id == case_id).values(**values))
 

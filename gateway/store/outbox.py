@@ -80,6 +80,71 @@ def count_recent(conn: Connection, recipient: str, kind: str, since: datetime) -
     )
 
 
+AUTOMATIC_KINDS = ("receipt", "how-to-answer", "reroute-refused", "interim")
+
+
+def count_automatic_since(
+    conn: Connection, since: datetime, *, recipient: str | None = None, case_id: int | None = None
+) -> int:
+    """Automatic notices (not answers, not hand-overs) queued since *since*, to a recipient or on a case."""
+    query = (
+        select(func.count())
+        .select_from(outbox)
+        .where(outbox.c.kind.in_(AUTOMATIC_KINDS), outbox.c.created_at >= since)
+    )
+    if recipient is not None:
+        query = query.where(outbox.c.recipient == recipient)
+    if case_id is not None:
+        query = query.where(outbox.c.case_id == case_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def recipients_of(conn: Connection, case_id: int, kinds: tuple[str, ...]) -> frozenset[str]:
+    """Everyone a case's mail of *kinds* went to: for hand-overs, the people who may answer it."""
+    rows = conn.execute(
+        select(outbox.c.recipient).where(outbox.c.case_id == case_id, outbox.c.kind.in_(kinds)).distinct()
+    ).scalars()
+    return frozenset(r.lower() for r in rows)
+
+
+def latest_message_id(conn: Connection, case_id: int, kinds: tuple[str, ...]) -> str | None:
+    """The Message-ID of the newest mail of *kinds* on a case: what a later mail threads to."""
+    return conn.execute(
+        select(outbox.c.message_id)
+        .where(outbox.c.case_id == case_id, outbox.c.kind.in_(kinds), outbox.c.message_id.is_not(None))
+        .order_by(outbox.c.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def mark_bounced(conn: Connection, message_ids: tuple[str, ...], reason: str) -> list[tuple[str, str]]:
+    """Record that the mail with *message_ids* bounced; return (recipient, kind) of each one found."""
+    if not message_ids:
+        return []
+    rows = conn.execute(
+        select(outbox.c.id, outbox.c.recipient, outbox.c.kind).where(outbox.c.message_id.in_(message_ids))
+    ).all()
+    if rows:
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([r.id for r in rows]))
+            .values(state="bounced", last_error=reason[:2000])
+        )
+    return [(r.recipient, r.kind) for r in rows]
+
+
+def is_unreachable(conn: Connection, address: str, since: datetime) -> bool:
+    """Whether mail we sent to *address* since *since* bounced: then it is unreachable for a while."""
+    return (
+        conn.execute(
+            select(outbox.c.id)
+            .where(outbox.c.recipient == address, outbox.c.state == "bounced", outbox.c.created_at >= since)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def claim_due(db: Database, owner: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:
     """Lease up to *limit* messages that are due to *owner*."""
     due = and_(

@@ -1,0 +1,114 @@
+"""What handlers do by mail: answer a case through its signed reply address, or send it elsewhere."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import structlog
+from sqlalchemy import Connection
+
+from gateway.casework import UnknownDepartment, reroute_case
+from gateway.live_config import LiveConfig
+from gateway.model import CaseStatus, EventKind, InboundMessage
+from gateway.notifier.plan import Planner
+from gateway.store import cases as case_store
+from gateway.store.cases import CaseRow
+
+log = structlog.get_logger(__name__)
+
+# "#reroute kirjaamo", "#siirrä kirjaamo", "#flytta kirjaamo" on the first line; the rest says why.
+REROUTE = re.compile(r"^#(?:reroute|siirr[äa]|flytta)\s+([\w.-]+)[ \t]*(.*)$", re.IGNORECASE)
+
+
+def reroute_command(text: str) -> tuple[str, str] | None:
+    """The department and the reason of a reroute command on the first non-empty line, or None."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    if not lines:
+        return None
+    m = REROUTE.match(lines[0])
+    if m is None:
+        return None
+    why = " ".join(part for part in (m.group(2), *lines[1:]) if part).strip()
+    return m.group(1).lower(), why
+
+
+def redact_handler(text: str, email: str, name: str) -> str:
+    """Remove the handler's address and any line naming them: residents never see who answered.
+
+    Quotes and `-- ` signatures are already gone (reply_text); what is left is a sign-off such as
+    "Terveisin Matti Virtanen" or a phone line with the address, which we drop line by line.
+    """
+    words = [w for w in re.split(r"\s+", name.strip()) if len(w) >= 3]
+    kept = []
+    for line in text.splitlines():
+        lowered = line.lower()
+        if email and email.lower() in lowered:
+            continue
+        if words and any(re.search(rf"\b{re.escape(w.lower())}\b", lowered) for w in words):
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
+class StaffDesk:
+    def __init__(self, live: LiveConfig, planner: Planner) -> None:
+        self._live = live
+        self._planner = planner
+
+    def answer(
+        self, conn: Connection, case: CaseRow, msg: InboundMessage, receipt_id: int, now: datetime
+    ) -> str:
+        """A handler's reply: a reroute command, or an answer that is recorded and relayed. Returns the
+        outcome recorded on the receipt."""
+        sender = msg.sender.email.lower()
+        command = reroute_command(msg.reply_text)
+        if command is not None:
+            return self._reroute(conn, case, sender, command, receipt_id, now)
+        text = redact_handler(msg.reply_text or msg.text, sender, msg.sender.name)
+        event_id = case_store.insert_event(
+            conn, case.id, EventKind.ANSWER, now, actor=sender, text=text, receipt_id=receipt_id,
+            data={"subject": msg.subject, "relayed": False},
+        )  # fmt: skip
+        case_store.insert_attachments(conn, case.id, event_id, msg.attachments)
+        case_store.update_case(conn, case.id, status=str(CaseStatus.ANSWERED), updated_at=now)
+        relayed = self._planner.plan_answer(conn, case, text, msg.attachments, event_id, now)
+        case_store.update_event_data(conn, event_id, {"subject": msg.subject, "relayed": relayed is not None})
+        log.info("case answered", case=case.code, relayed=relayed is not None)
+        return "answer"
+
+    def _reroute(
+        self,
+        conn: Connection,
+        case: CaseRow,
+        sender: str,
+        command: tuple[str, str],
+        receipt_id: int,
+        now: datetime,
+    ) -> str:
+        department, why = command
+        try:
+            reroute_case(
+                conn, self._live.current, self._planner, case, department, actor=sender, why=why, now=now
+            )
+        except UnknownDepartment:
+            event_id = case_store.insert_event(
+                conn, case.id, EventKind.NOTE, now, actor=sender, receipt_id=receipt_id,
+                text=f"reroute to unknown department {department!r} refused",
+            )  # fmt: skip
+            known = self._live.department_keys()
+            self._planner.plan_reroute_refused(conn, case, sender, department, known, event_id, now)
+            return "reroute-refused"
+        return "rerouted"
+
+    def unverified(
+        self, conn: Connection, case: CaseRow, msg: InboundMessage, why: str, receipt_id: int, now: datetime
+    ) -> None:
+        """Keep a reply that is not a valid answer on the case, and tell its sender once how to answer."""
+        event_id = case_store.insert_event(
+            conn, case.id, EventKind.UNVERIFIED, now, actor=msg.sender.email, text=msg.reply_text or msg.text,
+            receipt_id=receipt_id, data={"why": why, "subject": msg.subject},
+        )  # fmt: skip
+        case_store.insert_attachments(conn, case.id, event_id, msg.attachments)
+        log.warning("reply not taken as an answer", case=case.code, sender=msg.sender.email, why=why)
+        self._planner.plan_how_to_answer(conn, case, msg.sender.email.lower(), now)
