@@ -160,3 +160,40 @@ mailboxes = Table(
     Column("last_error", Text, nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+# Work that must happen at a time (issue 5): reminders, interim notices, alarms. The unique dedupe key makes
+# planning idempotent; a lease on the database's clock lets one process at a time fire a task, and only the
+# lease holder marks it done, in the transaction that queues its mail (docs/decisions/0006-deadlines.md).
+scheduled_tasks = Table(
+    "scheduled_tasks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),  # reminder | interim | alarm
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), nullable=True),
+    Column("due_at", UTCDateTime(), nullable=False),  # on the app clock, like the case's due time
+    Column("planned_for", UTCDateTime(), nullable=True),  # the case's due time when the task was planned
+    Column("state", String(16), nullable=False, default="pending"),  # pending | done | cancelled | failed
+    Column("outcome", String(32), nullable=True),  # sent, obsolete, late, too-soon, held, no-recipient
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),  # on the database's clock
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("done_at", UTCDateTime(), nullable=True),
+    Index("ix_scheduled_tasks_state_due_at", "state", "due_at"),
+    Index("ix_scheduled_tasks_case_id_state", "case_id", "state"),
+)
+
+# What the deadline planner last saw of each case: the status and due time its tasks were planned for, and
+# since when the case waits for the resident. A case whose row is missing or differs was changed without
+# being planned again; the deadline worker's sweep finds it and plans it (self-healing).
+case_clocks = Table(
+    "case_clocks",
+    metadata,
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("status_seen", String(16), nullable=False),
+    Column("due_seen", UTCDateTime(), nullable=True),
+    Column("waiting_since", UTCDateTime(), nullable=True),
+    Column("planned_at", UTCDateTime(), nullable=False),
+)
