@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from gateway.rules.areas import Area
 from gateway.rules.case import CaseFields
 from gateway.rules.conditions import Condition, WordIndex, base_address
+from gateway.rules.deadlines import DEFAULT_POLICY, DeadlinePolicy
 from gateway.rules.timewindow import TimeWindow
 from gateway.rules.worktime import Duration, WorkCalendar
 
@@ -45,6 +46,7 @@ class Department:
     webhook: Webhook | None = None
     escalation: str | None = None  # who hears about overdue cases
     on_duty: tuple[DutyEntry, ...] = ()
+    deadlines: DeadlinePolicy | None = None  # its own `deadlines:` block; None: the file's default
 
     @property
     def office_hours(self) -> TimeWindow:
@@ -100,6 +102,12 @@ class Config:
     holidays: str | None = None
     departments_file: str = "departments.yaml"
     rules_file: str = "rules.yaml"
+    deadlines: DeadlinePolicy = DEFAULT_POLICY  # the top-level `deadlines:` block of departments.yaml
+
+    def deadline_policy(self, department: str | None) -> DeadlinePolicy:
+        """The reminder, interim notice and alarm schedule of *department* (issue 5)."""
+        dept = self.departments.get(department) if department else None
+        return dept.deadlines if dept is not None and dept.deadlines is not None else self.deadlines
 
     def department(self, name: str) -> Department:
         try:

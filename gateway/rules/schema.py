@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
@@ -13,6 +14,7 @@ from gateway.rules.case import CaseFields
 from gateway.rules.condition_schema import CHANNELS, ConditionBuilder
 from gateway.rules.conditions import WordIndex
 from gateway.rules.config import KINDS, PRIORITIES, Config, Department, DutyEntry, Example, Rule, Webhook
+from gateway.rules.deadlines import DEFAULT_POLICY, DeadlinePolicy, load_policy
 from gateway.rules.problems import ConfigError, Problem, has_errors
 from gateway.rules.reader import Reader, suggest
 from gateway.rules.timewindow import TimeWindow, parse_window, union
@@ -25,10 +27,12 @@ from gateway.rules.worktime import (
 )
 from gateway.rules.yamlload import YList, YMap, load_yaml
 
-DEPARTMENTS_KEYS = ("version", "timezone", "holidays", "addresses", "office_hours", "departments")
+DEPARTMENTS_KEYS = (
+    "version", "timezone", "holidays", "addresses", "office_hours", "departments", "deadlines",
+)  # fmt: skip
 DEPARTMENT_KEYS = (
     "name", "description", "email", "kind", "webhook", "answer_within", "first_response_within",
-    "office_hours", "escalation", "on_duty",
+    "office_hours", "escalation", "on_duty", "deadlines",
 )  # fmt: skip
 RULES_KEYS = ("version", "default", "rules")
 RULE_KEYS = (
@@ -90,6 +94,7 @@ def load_with_problems(
         holidays=base["holidays"],
         departments_file=str(departments),
         rules_file=str(rules),
+        deadlines=base["deadlines"],
     )
     return config, problems
 
@@ -164,7 +169,8 @@ def _load_departments(r: Reader, data: Any) -> dict[str, Any] | None:
                 departments[str(key)] = dept
     elif "departments" in top:
         r.error(top.line_of("departments"), "departments: expected a mapping of departments")
-    if not ok or holidays is None or default_hours is None:
+    policy = _deadlines(r, top, depts, departments)
+    if not ok or holidays is None or default_hours is None or policy is None:
         departments = {}  # the file has errors: keep only the names, for checking rules.yaml
     return {
         "names": frozenset(str(k) for k in depts) if isinstance(depts, YMap) else frozenset(),
@@ -172,7 +178,22 @@ def _load_departments(r: Reader, data: Any) -> dict[str, Any] | None:
         "addresses": addresses,
         "departments": departments,
         "holidays": None if holidays is None else holidays.country,
+        "deadlines": policy,
     }
+
+
+def _deadlines(r: Reader, top: YMap, depts: Any, departments: dict[str, Department]) -> DeadlinePolicy | None:
+    """The top-level `deadlines:` block, and each department's own on top of it (issue 5)."""
+    policy: DeadlinePolicy | None = DEFAULT_POLICY
+    if "deadlines" in top:
+        policy = load_policy(r, top["deadlines"], "deadlines", top.line_of("deadlines"), DEFAULT_POLICY)
+    for key, dept in list(departments.items()):
+        node = depts[key]
+        if isinstance(node, YMap) and "deadlines" in node:
+            where, line = f"departments.{key}.deadlines", node.line_of("deadlines")
+            own = load_policy(r, node["deadlines"], where, line, policy or DEFAULT_POLICY)
+            departments[key] = dataclasses.replace(dept, deadlines=own)
+    return policy
 
 
 def _holidays(r: Reader, top: YMap) -> HolidayCalendar | None:
