@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("current", help="print the schema revision")
     down = db_sub.add_parser("downgrade", help="revert migrations")
     down.add_argument("revision")
+
+    from gateway.cli_cases import add_parsers  # issue 5: `cases --overdue`, `case status`
+
+    add_parsers(sub, case_sub)
     return p
 
 
@@ -80,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "case": _case,
         "reprocess": _reprocess,
         "db": _db,
+        "cases": _cases,
     }[args.command]
     try:
         return handler(settings, args)
@@ -153,7 +158,18 @@ def _route(settings: Settings, args: argparse.Namespace) -> int:
 def _case(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.cli_case import case_command
 
+    if args.case_command == "status":
+        from gateway.cli_cases import status_command
+
+        return status_command(settings, args)
+
     return case_command(settings, args)
+
+
+def _cases(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.cli_cases import cases_command
+
+    return cases_command(settings, args)
 
 
 def _reprocess(settings: Settings, args: argparse.Namespace) -> int:
