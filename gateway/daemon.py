@@ -16,10 +16,12 @@ from sqlalchemy import Connection
 from gateway.channels.imap import ImapReader
 from gateway.channels.smtp import SmtpHandler, SmtpServer
 from gateway.classify import Classifier
+from gateway.clock import app_clock
 from gateway.intake import Intake, Router
 from gateway.live_config import LiveConfig, config_stamp
 from gateway.model import Decision, InboundMessage
 from gateway.notifier.compose import Identity
+from gateway.notifier.deadline_worker import DeadlineWorker
 from gateway.notifier.outbox_worker import OutboxWorker
 from gateway.notifier.plan import HANDOVER_KINDS, Planner
 from gateway.notifier.templates import Templates
@@ -125,6 +127,17 @@ class Daemon:
             max_attempts=settings.outbox_max_attempts,
             lease=timedelta(seconds=settings.outbox_lease_seconds),
         )
+        # Issue 5: reminders, interim notices and alarms, each fired once whatever the number of nodes.
+        # The lease is on the database's clock; it is held as long as a receipt's (docs/decisions/0006).
+        self.deadlines = DeadlineWorker(
+            db,
+            planner,
+            Templates(settings.templates_dir),
+            live,
+            clock,
+            self.owner,
+            lease=timedelta(seconds=settings.intake_lease_seconds),
+        )
         self.smtp = SmtpServer(
             SmtpHandler(self.writer, live.is_city_address),
             settings.smtp_host,
@@ -162,6 +175,7 @@ class Daemon:
                 tasks.create_task(self._outbox_loop(), name="outbox")
                 tasks.create_task(self._shutdown_when_asked(), name="shutdown")
                 tasks.create_task(self._config_loop(), name="config")
+                tasks.create_task(self._deadline_loop(), name="deadlines")
                 tasks.create_task(self._imap_readers(), name="imap")
         finally:
             if install_signals:
@@ -233,6 +247,14 @@ class Daemon:
         while await self._guarded("outbox", self.outbox.run_once):
             pass
 
+    async def _deadline_loop(self) -> None:
+        """Fire due deadline tasks until asked to stop; what is left, any node fires in its next round."""
+        while not self.stopping.is_set():
+            if await self._guarded("deadlines", self.deadlines.run_once):
+                self._outbox_wake.set()
+                continue
+            await _wait_any((self.stopping,), self.settings.poll_interval)
+
     async def _guarded(self, name: str, step: Callable[[], Awaitable[int]]) -> int:
         """Run one step of a worker; a failure is logged and retried after a pause, never fatal."""
         try:
@@ -260,6 +282,6 @@ async def serve(settings: Settings, live: LiveConfig) -> int:
     try:
         if settings.auto_migrate:
             await asyncio.to_thread(migrate.upgrade, db)
-        return await Daemon(settings, live, db).run()
+        return await Daemon(settings, live, db, clock=app_clock(settings.fast_clock)).run()
     finally:
         db.dispose()

@@ -63,6 +63,9 @@ class Settings:
     outbox_lease_seconds: float = 300.0
     poll_interval: float = 0.5  # how often idle workers look for work another node committed
     node_name: str = field(default_factory=socket.gethostname)
+    # tests of several processes only: "<speed>@<unix epoch>" runs the app clock (due times, not task
+    # leases) that many times fast from that instant, the same in every process (gateway/clock.py)
+    fast_clock: str = ""
     # logging
     log_level: str = "INFO"
     log_format: str = "json"  # or "console"
