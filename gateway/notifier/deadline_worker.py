@@ -164,8 +164,8 @@ class DeadlineWorker:
         assert case.due_at is not None
         policy = config.deadline_policy(case.department)
         calendar = calendar_of(config, case.department)
-        last = clocks.last_sent(conn, case.id, "interim")
-        if last is not None and add_working_time(last, policy.interim_every, calendar) > now:
+        last = tasks.last_sent_due(conn, case.id, "interim")
+        if last is not None and add_working_time(last, policy.interim_every, calendar) > task.due_at:
             return "too-soon"  # at most one interim notice per interval
         to = case.resident_email
         if not to or not self._planner.may_answer(to):

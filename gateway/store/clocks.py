@@ -93,10 +93,3 @@ def latest_forward(conn: Connection, case_id: int) -> tuple[str, str | None] | N
         .limit(1)
     ).first()
     return None if row is None else (row.recipient, row.message_id)
-
-
-def last_sent(conn: Connection, case_id: int, kind: str) -> datetime | None:
-    """When the case's latest mail of *kind* was queued: at most one interim notice per interval."""
-    return conn.execute(
-        select(func.max(outbox.c.created_at)).where(outbox.c.case_id == case_id, outbox.c.kind == kind)
-    ).scalar_one_or_none()

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Insert, and_, insert, or_, select, update
+from sqlalchemy import Connection, Insert, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.store.db import Database
@@ -152,6 +152,16 @@ def record_failure(db: Database, task_id: int, owner: str, error: str, give_up: 
         conn.execute(
             update(tasks).where(tasks.c.id == task_id, tasks.c.lease_owner == owner).values(**values)
         )
+
+
+def last_sent_due(conn: Connection, case_id: int, kind: str) -> datetime | None:
+    """When the case's latest task of *kind* that sent its mail was planned for: comparing planned times,
+    not queue times, a notice that fired late does not make the next one look too soon."""
+    return conn.execute(
+        select(func.max(tasks.c.due_at)).where(
+            tasks.c.case_id == case_id, tasks.c.kind == kind, tasks.c.outcome == "sent"
+        )
+    ).scalar_one_or_none()
 
 
 def next_due(db: Database) -> datetime | None:
