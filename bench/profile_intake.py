@@ -35,7 +35,7 @@ def main() -> None:
         GATEWAY_CONFIG_DIR=str(cfg),
         GATEWAY_OUTBOX_MAILDIR=str(work / "outbox"),
         GATEWAY_LOG_LEVEL="WARNING",
-        GATEWAY_RECEIPTS_PER_SENDER_PER_HOUR="1000000",
+        GATEWAY_NOTICES_PER_RECIPIENT_PER_HOUR="1000000",
     )
     from gateway.cli import _load_live
     from gateway.daemon import Daemon

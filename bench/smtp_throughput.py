@@ -420,7 +420,7 @@ def run(
         GATEWAY_OUTBOX_MAILDIR=str(maildir),
         GATEWAY_LOG_LEVEL="WARNING",
         # the corpus repeats senders (up to 14 mails each): without this most receipts are suppressed
-        GATEWAY_RECEIPTS_PER_SENDER_PER_HOUR="1000000",
+        GATEWAY_NOTICES_PER_RECIPIENT_PER_HOUR="1000000",
     )
     log = open(work / "daemon.log", "wb")  # noqa: SIM115 - closed in the finally below
     daemon = subprocess.Popen(

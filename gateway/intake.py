@@ -92,10 +92,48 @@ class Intake:
                 parsed.append((receipt, self._normalise(receipt)))
             except Exception:  # a bug in the parser must park one message, not stop intake
                 parsed.append((receipt, traceback.format_exc(limit=8)))
+        try:
+            self._settle_all(parsed)
+        except Exception as exc:
+            # Something in the batch failed: roll it all back and settle one message at a time, each in a
+            # savepoint of its own, so that only the culprit is parked (or retried, or raised if the
+            # database itself is down). Savepoints cost two statements a message, so only here.
+            log.info("batch failed; settling one message at a time", error=f"{type(exc).__name__}: {exc}")
+            with self._db.write() as conn:
+                for receipt, msg in parsed:
+                    self._settle(conn, receipt, msg)
+        return len(batch)
+
+    def _settle_all(self, parsed: list[tuple[Receipt, InboundMessage | str]]) -> None:
+        """The fast path: the whole batch in one transaction without savepoints; raises on any failure."""
+        done: list[tuple[int, Outcome, str]] = []
         with self._db.write() as conn:
             for receipt, msg in parsed:
-                self._settle(conn, receipt, msg)
-        return len(batch)
+                now = self._clock()
+                if isinstance(msg, str):
+                    raise ValueError("a message could not be normalised")
+                with structlog.contextvars.bound_contextvars(receipt=receipt.id):
+                    outcome = self._handle(conn, receipt, msg, now)
+                finished = receipt_store.finish(
+                    conn,
+                    receipt.id,
+                    self._owner,
+                    outcome=outcome.kind,
+                    now=now,
+                    message_id=msg.message_id,
+                    case_id=outcome.case_id,
+                )
+                if not finished:
+                    raise LostLease
+                done.append((receipt.id, outcome, msg.message_id))
+        for receipt_id, outcome, message_id in done:  # only after the commit
+            log.info(
+                "receipt processed",
+                receipt=receipt_id,
+                case=outcome.code,
+                outcome=outcome.kind,
+                message_id=message_id,
+            )
 
     def _normalise(self, receipt: Receipt) -> InboundMessage:
         return parse(
@@ -204,7 +242,7 @@ class Intake:
     def _bounced(self, conn: Connection, case: CaseRow, msg: InboundMessage, now: datetime) -> list[str]:
         """Mark the mail a bounce returns; a handler's address that bounces is an alarm for operations."""
         reason = msg.reply_text.strip()[:500] or msg.subject
-        returned = outbox.mark_bounced(conn, msg.bounced_message_ids, reason)
+        returned = outbox.mark_bounced(conn, msg.bounced_message_ids, reason, now)
         for address, kind in returned:
             log.warning("mail bounced; the address is unreachable for a while", to=address, kind=kind)
             if kind in HANDOVER_KINDS:
@@ -218,7 +256,7 @@ class Intake:
     def _open_case(self, conn: Connection, receipt: Receipt, msg: InboundMessage, now: datetime) -> Outcome:
         code = new_code(self._prefix)
         decision = self._router(msg, receipt.channel, receipt.rcpt_tos, now) if self._router else None
-        case_id = case_store.insert_case(
+        case = case_store.create_case(
             conn,
             code=code,
             status=str(CaseStatus.ROUTED if decision and decision.contact else CaseStatus.NEW),
@@ -233,6 +271,7 @@ class Intake:
             message_id=msg.message_id,
             **decision_columns(decision),
         )
+        case_id = case.id
         with structlog.contextvars.bound_contextvars(case=code):
             event_id = case_store.insert_event(
                 conn,
@@ -260,7 +299,5 @@ class Intake:
                     rule=decision.rule,
                     reasons=decision.reasons,
                 )
-            case = case_store.get_case(conn, case_id=case_id)
-            assert case is not None
             self._planner.plan_new_case(conn, case, msg, decision, now)
         return Outcome("new-case", case_id, code)

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.store import migrate
 from gateway.store.db import Database, make_engine
-from tests.support.daemon import RunningDaemon, test_settings
+from tests.support.daemon import RunningDaemon, make_settings
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -76,7 +76,7 @@ def start_gateway(
 
     def start(**overrides: object) -> RunningDaemon:
         overrides.setdefault("config_dir", config_dir)
-        daemon = RunningDaemon(test_settings(tmp_path, database_url, **overrides)).start()
+        daemon = RunningDaemon(make_settings(tmp_path, database_url, **overrides)).start()
         started.append(daemon)
         return daemon
 

@@ -83,7 +83,7 @@ class Planner:
         return local.split("+", 1)[0] not in NEVER_ANSWER
 
     def _guard(
-        self, conn: Connection, to: str, case_id: int | None, now: datetime, automatic: bool
+        self, conn: Connection, to: str, case_id: int | None, now: datetime, automatic: bool, new_case: bool
     ) -> str | None:
         """Why mail to *to* must not go now, or None when it may."""
         if not self.may_answer(to):
@@ -93,12 +93,11 @@ class Planner:
         if not automatic:
             return None
         hour_ago = now - timedelta(hours=1)
-        if outbox.count_automatic_since(conn, hour_ago, recipient=to) >= self._per_recipient:
+        if outbox.count_automatic_to(conn, to, hour_ago) >= self._per_recipient:
             return "rate limit per recipient"
-        if (
-            case_id is not None
-            and outbox.count_automatic_since(conn, hour_ago, case_id=case_id) >= self._per_case
-        ):
+        if new_case or case_id is None:
+            return None
+        if outbox.count_automatic_on_case(conn, case_id, hour_ago) >= self._per_case:
             return "rate limit per case"
         return None
 
@@ -120,9 +119,11 @@ class Planner:
         reply_to: str | None = None,
         attachments: tuple[Attachment, ...] = (),
         mail_from: str = "",
+        new_case: bool = False,
     ) -> str | None:
         """Render *template*, compose and queue it; the Message-ID when queued, None when held back."""
-        reason = self._guard(conn, to.email, case_id, now, automatic and kind in outbox.AUTOMATIC_KINDS)
+        automatic_notice = automatic and kind in outbox.AUTOMATIC_KINDS
+        reason = self._guard(conn, to.email, case_id, now, automatic_notice, new_case)
         if reason is not None:
             log.info("mail held back", kind=kind, to=to.email, reason=reason)
             return None
@@ -171,6 +172,7 @@ class Planner:
                 now=now,
                 in_reply_to=msg.message_id,
                 references=msg.references,
+                new_case=True,  # nothing went out on it yet: no need to count
             )
         if decision is not None:
             self.plan_handover(conn, case, decision, msg.text, msg.attachments, now, "new")

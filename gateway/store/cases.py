@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from gateway.model import Attachment, CaseStatus, EventKind
 from gateway.store.tables import attachments, case_events, cases, message_ids
@@ -46,13 +46,50 @@ class EventRow:
 
 
 def _case(row: Any) -> CaseRow:
-    values = row._asdict()
+    return _case_from(row._asdict())
+
+
+def _case_from(values: dict[str, Any]) -> CaseRow:
+    values = {name: values[name] for name in CaseRow.__dataclass_fields__}
     values["status"] = CaseStatus(values["status"])
     return CaseRow(**values)
 
 
+# Statements are built once with bind parameters: building `insert().values(**row)` anew for every row
+# made SQLAlchemy's coercion and cache-key work the largest cost of intake (bench/RESULTS.md).
+_INSERT_CASE = insert(cases).returning(cases.c.id)
+_INSERT_EVENT = insert(case_events).returning(case_events.c.id)
+_CASE_BY_CODE = select(*cases.c).where(cases.c.code == bindparam("code"))
+_CASE_BY_ID = select(*cases.c).where(cases.c.id == bindparam("case_id"))
+_INSERT_MESSAGE_ID = insert(message_ids)
+_SEEN = select(message_ids.c.case_id).where(
+    message_ids.c.message_id == bindparam("message_id"), message_ids.c.direction == "in"
+)
+_CASES_OF_IDS = select(message_ids.c.message_id, message_ids.c.case_id).where(
+    message_ids.c.message_id.in_(bindparam("ids", expanding=True)), message_ids.c.case_id.is_not(None)
+)
+
+
+_CASE_DEFAULTS: dict[str, Any] = {
+    "message_id": None,
+    "department": None,
+    "rule": None,
+    "priority": None,
+    "decision": None,
+    "due_at": None,
+    "first_response_due_at": None,
+}
+
+
 def insert_case(conn: Connection, **values: Any) -> int:
-    return int(conn.execute(insert(cases).values(**values).returning(cases.c.id)).scalar_one())
+    return int(conn.execute(_INSERT_CASE, values).scalar_one())
+
+
+def create_case(conn: Connection, **values: Any) -> CaseRow:
+    """Insert a case and return it as stored, without reading it back."""
+    row = {**_CASE_DEFAULTS, **values}
+    case_id = insert_case(conn, **row)
+    return _case_from({**row, "id": case_id})
 
 
 def insert_event(
@@ -66,20 +103,16 @@ def insert_event(
     receipt_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> int:
-    result = conn.execute(
-        insert(case_events)
-        .values(
-            case_id=case_id,
-            kind=str(kind),
-            at=at,
-            actor=actor,
-            text=text,
-            receipt_id=receipt_id,
-            data=data,
-        )
-        .returning(case_events.c.id)
-    )
-    return int(result.scalar_one())
+    row = {
+        "case_id": case_id,
+        "kind": str(kind),
+        "at": at,
+        "actor": actor,
+        "text": text,
+        "receipt_id": receipt_id,
+        "data": data,
+    }
+    return int(conn.execute(_INSERT_EVENT, row).scalar_one())
 
 
 def insert_attachments(conn: Connection, case_id: int, event_id: int, items: Iterable[Attachment]) -> None:
@@ -117,9 +150,10 @@ def update_case(conn: Connection, case_id: int, **values: Any) -> None:
 
 
 def get_case(conn: Connection, *, code: str | None = None, case_id: int | None = None) -> CaseRow | None:
-    stmt = select(*cases.c)
-    stmt = stmt.where(cases.c.code == code) if code is not None else stmt.where(cases.c.id == case_id)
-    row = conn.execute(stmt).first()
+    if code is not None:
+        row = conn.execute(_CASE_BY_CODE, {"code": code}).first()
+    else:
+        row = conn.execute(_CASE_BY_ID, {"case_id": case_id}).first()
     return None if row is None else _case(row)
 
 
@@ -155,20 +189,13 @@ def remember_message_id(
     direction: str,
     receipt_id: int | None = None,
 ) -> None:
-    conn.execute(
-        insert(message_ids).values(
-            message_id=message_id, case_id=case_id, direction=direction, receipt_id=receipt_id
-        )
-    )
+    row = {"message_id": message_id, "case_id": case_id, "direction": direction, "receipt_id": receipt_id}
+    conn.execute(_INSERT_MESSAGE_ID, row)
 
 
 def seen_message_id(conn: Connection, message_id: str) -> tuple[bool, int | None]:
     """Whether *message_id* came in before, and the case it belongs to."""
-    row = conn.execute(
-        select(message_ids.c.case_id).where(
-            message_ids.c.message_id == message_id, message_ids.c.direction == "in"
-        )
-    ).first()
+    row = conn.execute(_SEEN, {"message_id": message_id}).first()
     return (False, None) if row is None else (True, row.case_id)
 
 
@@ -177,11 +204,7 @@ def case_for_message_ids(conn: Connection, ids: Iterable[str]) -> int | None:
     wanted = [i for i in ids if i]
     if not wanted:
         return None
-    rows = conn.execute(
-        select(message_ids.c.message_id, message_ids.c.case_id).where(
-            message_ids.c.message_id.in_(wanted), message_ids.c.case_id.is_not(None)
-        )
-    ).all()
+    rows = conn.execute(_CASES_OF_IDS, {"ids": wanted}).all()
     by_id = {r.message_id: r.case_id for r in rows}
     for message_id in reversed(wanted):
         if message_id in by_id:

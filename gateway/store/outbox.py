@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Insert, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Insert, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.store.db import Database
@@ -39,6 +39,17 @@ class Claimed:
     case_id: int | None
 
 
+# Built once per dialect; rows come as parameters (see gateway/store/cases.py).
+_ENQUEUE: dict[str, Insert] = {
+    "postgresql": postgresql.insert(outbox)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(outbox.c.id),
+    "sqlite": sqlite.insert(outbox)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(outbox.c.id),
+}
+
+
 def enqueue(conn: Connection, item: OutboundItem, now: datetime) -> bool:
     """Queue *item* unless its dedupe key is queued already. True when it was new."""
     values = {
@@ -55,69 +66,70 @@ def enqueue(conn: Connection, item: OutboundItem, now: datetime) -> bool:
         "next_attempt_at": now,
         "created_at": now,
     }
-    dialect = conn.dialect.name
-    stmt: Insert
-    if dialect == "postgresql":
-        stmt = (
-            postgresql.insert(outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        )
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    else:  # pragma: no cover - the two databases we support are above
-        stmt = insert(outbox).values(**values)
     # RETURNING, not rowcount: psycopg reports no reliable rowcount for ON CONFLICT DO NOTHING.
-    return conn.execute(stmt.returning(outbox.c.id)).first() is not None
-
-
-def count_recent(conn: Connection, recipient: str, kind: str, since: datetime) -> int:
-    """How many *kind* messages went (or are going) to *recipient* since *since*: for rate limits."""
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(outbox)
-            .where(outbox.c.recipient == recipient, outbox.c.kind == kind, outbox.c.created_at >= since)
-        ).scalar_one()
-    )
+    return conn.execute(_ENQUEUE[conn.dialect.name], values).first() is not None
 
 
 AUTOMATIC_KINDS = ("receipt", "how-to-answer", "reroute-refused", "interim")
 
 
-def count_automatic_since(
-    conn: Connection, since: datetime, *, recipient: str | None = None, case_id: int | None = None
-) -> int:
-    """Automatic notices (not answers, not hand-overs) queued since *since*, to a recipient or on a case."""
-    query = (
-        select(func.count())
-        .select_from(outbox)
-        .where(outbox.c.kind.in_(AUTOMATIC_KINDS), outbox.c.created_at >= since)
+_AUTOMATIC = (
+    select(func.count())
+    .select_from(outbox)
+    .where(outbox.c.kind.in_(AUTOMATIC_KINDS), outbox.c.created_at >= bindparam("since"))
+)
+_AUTOMATIC_TO = _AUTOMATIC.where(outbox.c.recipient == bindparam("recipient"))
+_AUTOMATIC_ON_CASE = _AUTOMATIC.where(outbox.c.case_id == bindparam("case_id"))
+_RECIPIENTS_OF = (
+    select(outbox.c.recipient)
+    .where(outbox.c.case_id == bindparam("case_id"), outbox.c.kind.in_(bindparam("kinds", expanding=True)))
+    .distinct()
+)
+_LATEST = (
+    select(outbox.c.message_id)
+    .where(
+        outbox.c.case_id == bindparam("case_id"),
+        outbox.c.kind.in_(bindparam("kinds", expanding=True)),
+        outbox.c.message_id.is_not(None),
     )
-    if recipient is not None:
-        query = query.where(outbox.c.recipient == recipient)
-    if case_id is not None:
-        query = query.where(outbox.c.case_id == case_id)
-    return int(conn.execute(query).scalar_one())
+    .order_by(outbox.c.id.desc())
+    .limit(1)
+)
+_UNREACHABLE = (
+    select(outbox.c.id)
+    .where(
+        outbox.c.recipient == bindparam("recipient"),
+        outbox.c.state == "bounced",
+        outbox.c.next_attempt_at >= bindparam("since"),  # when it bounced, see mark_bounced
+    )
+    .limit(1)
+)
+
+
+def count_automatic_to(conn: Connection, recipient: str, since: datetime) -> int:
+    """Automatic notices (not answers, not hand-overs) queued to *recipient* since *since*."""
+    return int(conn.execute(_AUTOMATIC_TO, {"recipient": recipient, "since": since}).scalar_one())
+
+
+def count_automatic_on_case(conn: Connection, case_id: int, since: datetime) -> int:
+    """Automatic notices queued on one case since *since*."""
+    return int(conn.execute(_AUTOMATIC_ON_CASE, {"case_id": case_id, "since": since}).scalar_one())
 
 
 def recipients_of(conn: Connection, case_id: int, kinds: tuple[str, ...]) -> frozenset[str]:
     """Everyone a case's mail of *kinds* went to: for hand-overs, the people who may answer it."""
-    rows = conn.execute(
-        select(outbox.c.recipient).where(outbox.c.case_id == case_id, outbox.c.kind.in_(kinds)).distinct()
-    ).scalars()
+    rows = conn.execute(_RECIPIENTS_OF, {"case_id": case_id, "kinds": list(kinds)}).scalars()
     return frozenset(r.lower() for r in rows)
 
 
 def latest_message_id(conn: Connection, case_id: int, kinds: tuple[str, ...]) -> str | None:
     """The Message-ID of the newest mail of *kinds* on a case: what a later mail threads to."""
-    return conn.execute(
-        select(outbox.c.message_id)
-        .where(outbox.c.case_id == case_id, outbox.c.kind.in_(kinds), outbox.c.message_id.is_not(None))
-        .order_by(outbox.c.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return conn.execute(_LATEST, {"case_id": case_id, "kinds": list(kinds)}).scalar_one_or_none()
 
 
-def mark_bounced(conn: Connection, message_ids: tuple[str, ...], reason: str) -> list[tuple[str, str]]:
+def mark_bounced(
+    conn: Connection, message_ids: tuple[str, ...], reason: str, now: datetime
+) -> list[tuple[str, str]]:
     """Record that the mail with *message_ids* bounced; return (recipient, kind) of each one found."""
     if not message_ids:
         return []
@@ -128,21 +140,15 @@ def mark_bounced(conn: Connection, message_ids: tuple[str, ...], reason: str) ->
         conn.execute(
             update(outbox)
             .where(outbox.c.id.in_([r.id for r in rows]))
-            .values(state="bounced", last_error=reason[:2000])
+            # A bounced row is never attempted again; its next_attempt_at keeps when it bounced.
+            .values(state="bounced", last_error=reason[:2000], next_attempt_at=now)
         )
     return [(r.recipient, r.kind) for r in rows]
 
 
 def is_unreachable(conn: Connection, address: str, since: datetime) -> bool:
-    """Whether mail we sent to *address* since *since* bounced: then it is unreachable for a while."""
-    return (
-        conn.execute(
-            select(outbox.c.id)
-            .where(outbox.c.recipient == address, outbox.c.state == "bounced", outbox.c.created_at >= since)
-            .limit(1)
-        ).first()
-        is not None
-    )
+    """Whether mail to *address* bounced since *since*: then it is unreachable for a while."""
+    return conn.execute(_UNREACHABLE, {"recipient": address, "since": since}).first() is not None
 
 
 def claim_due(db: Database, owner: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:

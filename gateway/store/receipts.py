@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from gateway.store.db import Database
 from gateway.store.tables import receipts
@@ -98,6 +98,18 @@ def claim_pending(db: Database, owner: str, limit: int, now: datetime, lease: ti
     ]
 
 
+# Built once; the row's values come as parameters (see gateway/store/cases.py).
+_FINISH = (
+    update(receipts)
+    .where(
+        receipts.c.id == bindparam("rid"),
+        receipts.c.state == "pending",
+        receipts.c.lease_owner == bindparam("owner"),
+    )
+    .values(state="done", lease_until=None, error=None)
+)
+
+
 def finish(
     conn: Connection,
     receipt_id: int,
@@ -109,23 +121,15 @@ def finish(
     case_id: int | None = None,
 ) -> bool:
     """Mark a receipt done, only if it is still pending and leased to *owner*. False means another took it."""
-    result = conn.execute(
-        update(receipts)
-        .where(
-            receipts.c.id == receipt_id,
-            receipts.c.state == "pending",
-            receipts.c.lease_owner == owner,
-        )
-        .values(
-            state="done",
-            outcome=outcome,
-            message_id=message_id,
-            case_id=case_id,
-            processed_at=now,
-            lease_until=None,
-            error=None,
-        )
-    )
+    values = {
+        "rid": receipt_id,
+        "owner": owner,
+        "outcome": outcome,
+        "message_id": message_id,
+        "case_id": case_id,
+        "processed_at": now,
+    }
+    result = conn.execute(_FINISH, values)
     return result.rowcount == 1
 
 

@@ -75,7 +75,7 @@ class RunningDaemon:
         self.db.dispose()
 
 
-def test_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
+def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
     base = Settings(
         database_url=database_url,
         smtp_port=0,
