@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from gateway.errors import SettingsError
 from gateway.settings import Settings, load_settings
@@ -23,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("run", help="run the daemon")
+    sub.add_parser("work", help="(started by `run`) a worker process: intake, outbox, deadlines")
     sub.add_parser("check-config", help="validate departments.yaml, rules.yaml and areas.geojson")
 
     parse = sub.add_parser("parse", help="print a mail normalised, as JSON")
@@ -78,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     handler = {
         "run": _run,
+        "work": _run,
         "check-config": _check_config,
         "parse": _parse,
         "route": _route,
@@ -125,7 +128,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if not isinstance(config, Config):
         print("gateway: refusing to start with a broken configuration", file=sys.stderr)
         return EXIT_CONFIG
-    return asyncio.run(serve(settings, LiveConfig(settings, config)))
+    role: Literal["all", "work"] = "work" if args.command == "work" else "all"
+    return asyncio.run(serve(settings, LiveConfig(settings, config), role=role, settings_file=args.settings))
 
 
 def _check_config(settings: Settings, args: argparse.Namespace) -> int:

@@ -9,6 +9,8 @@ import signal
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
 
 import structlog
 from sqlalchemy import Connection
@@ -34,6 +36,7 @@ from gateway.store import migrate, outbox
 from gateway.store.cases import CaseRow
 from gateway.store.db import Database, make_engine
 from gateway.store.receipt_writer import ReceiptWriter
+from gateway.workers import WorkerPool, lifeline
 
 log = structlog.get_logger(__name__)
 
@@ -96,11 +99,29 @@ def make_transports(settings: Settings, live: LiveConfig) -> dict[str, Transport
     return {"mail": mail, "webhook": WebhookTransport(live.webhook_secret)}
 
 
-class Daemon:
-    """One process: SMTP in, intake, outbox out. Stops cleanly on SIGTERM/SIGINT, reloads rules on SIGHUP."""
+Role = Literal["all", "accept", "work"]
 
-    def __init__(self, settings: Settings, live: LiveConfig, db: Database, clock: Clock = utc_now) -> None:
+
+class Daemon:
+    """One process of the gateway. Stops cleanly on SIGTERM/SIGINT, reloads its rules on SIGHUP.
+
+    Its role: "all" does everything in one process; "accept" takes mail in (SMTP, IMAP) and runs the
+    worker processes; "work" is such a worker (intake, outbox, deadlines), see gateway/workers.py.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        live: LiveConfig,
+        db: Database,
+        clock: Clock = utc_now,
+        role: Role = "all",
+        settings_file: Path | None = None,
+    ) -> None:
         self.settings = settings
+        self.role = role
+        self.accepts = role in ("all", "accept")
+        self.works = role in ("all", "work")
         self.live = live
         self.db = db
         self.clock = clock
@@ -151,12 +172,16 @@ class Daemon:
             for m in settings.mailboxes
         ]
         self._imap_done = asyncio.Event()
+        self._workers_stop = asyncio.Event()
         self.stopping = asyncio.Event()
         self.ready = asyncio.Event()  # set once SMTP listens
         self._intake_done = asyncio.Event()  # no new receipts will come
         self._drained = asyncio.Event()  # intake has processed every committed receipt
         self._reload_wanted = asyncio.Event()
         self._outbox_wake = asyncio.Event()
+        self.pool = (
+            WorkerPool(settings.workers, settings_file, self.writer.committed) if role == "accept" else None
+        )
 
     async def run(self, install_signals: bool = True) -> int:
         """Serve until `stopping` is set (SIGTERM, SIGINT); return the exit status."""
@@ -165,18 +190,28 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._request_stop, sig)
             loop.add_signal_handler(signal.SIGHUP, self._reload)
-        self.writer.start()
-        await self.smtp.start()
+        if self.accepts:
+            self.writer.start()
+            await self.smtp.start()
         self.ready.set()
-        log.info("gateway running", owner=self.owner, database=self.db.dialect, smtp_port=self.smtp.port)
+        port = self.smtp.port if self.accepts else None
+        log.info(
+            "gateway running", role=self.role, owner=self.owner, database=self.db.dialect, smtp_port=port
+        )
         try:
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._intake_loop(), name="intake")
-                tasks.create_task(self._outbox_loop(), name="outbox")
                 tasks.create_task(self._shutdown_when_asked(), name="shutdown")
                 tasks.create_task(self._config_loop(), name="config")
-                tasks.create_task(self._deadline_loop(), name="deadlines")
-                tasks.create_task(self._imap_readers(), name="imap")
+                if self.works:
+                    tasks.create_task(self._intake_loop(), name="intake")
+                    tasks.create_task(self._outbox_loop(), name="outbox")
+                    tasks.create_task(self._deadline_loop(), name="deadlines")
+                if self.accepts:
+                    tasks.create_task(self._imap_readers(), name="imap")
+                if self.pool is not None:
+                    tasks.create_task(self.pool.run(self._workers_stop), name="workers")
+                if self.role == "work":
+                    tasks.create_task(lifeline(self.writer.committed, self.stopping), name="lifeline")
         finally:
             if install_signals:
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -191,6 +226,8 @@ class Daemon:
     def _reload(self) -> None:
         log.info("reload requested", signal="SIGHUP")
         self._reload_wanted.set()
+        if self.pool is not None:
+            self.pool.signal_all(signal.SIGHUP)
 
     async def _config_loop(self) -> None:
         """Reload the configuration on SIGHUP and when one of its files changes."""
@@ -212,9 +249,11 @@ class Daemon:
     async def _shutdown_when_asked(self) -> None:
         """Stop accepting, commit what senders are waiting for, then let the workers finish their batch."""
         await self.stopping.wait()
-        await self.smtp.stop()
-        await self.writer.stop()
-        await self._imap_done.wait()  # a reader finishes the message in hand before intake drains
+        if self.accepts:
+            await self.smtp.stop()
+            await self.writer.stop()
+            await self._imap_done.wait()  # a reader finishes the message in hand before intake drains
+        self._workers_stop.set()  # workers drain what was committed, then exit
         self._intake_done.set()
 
     async def _imap_readers(self) -> None:
@@ -228,7 +267,7 @@ class Daemon:
         committed = self.writer.committed
         while True:
             committed.clear()
-            count = await self._guarded("intake", self.intake.run_once_async)
+            count = await self._guarded("intake", self._intake_round)
             if count:
                 self._outbox_wake.set()
                 continue
@@ -236,6 +275,9 @@ class Daemon:
                 self._drained.set()
                 return
             await _wait_any((committed, self._intake_done), self.settings.poll_interval)
+
+    async def _intake_round(self) -> int:
+        return await self.intake.run_once_async(self.settings.intake_batch)
 
     async def _outbox_loop(self) -> None:
         while not self._drained.is_set():
@@ -276,12 +318,19 @@ async def _wait_any(events: tuple[asyncio.Event, ...], seconds: float) -> None:
             w.cancel()
 
 
-async def serve(settings: Settings, live: LiveConfig) -> int:
-    """Open the database (migrating the embedded default), run the daemon until it is asked to stop."""
+async def serve(
+    settings: Settings, live: LiveConfig, role: Role = "all", settings_file: Path | None = None
+) -> int:
+    """Open the database (migrating it when this process accepts mail), run until asked to stop."""
+    if role == "all" and settings.workers > 0:
+        role = "accept"
     db = Database(make_engine(settings.database_url))
     try:
-        if settings.auto_migrate:
+        if settings.auto_migrate and role != "work":
             await asyncio.to_thread(migrate.upgrade, db)
-        return await Daemon(settings, live, db, clock=app_clock(settings.fast_clock)).run()
+        daemon = Daemon(
+            settings, live, db, clock=app_clock(settings.fast_clock), role=role, settings_file=settings_file
+        )
+        return await daemon.run()
     finally:
         db.dispose()

@@ -57,7 +57,10 @@ class Settings:
     # IMAP mailboxes read besides SMTP: [[mailboxes]] tables in the file, GATEWAY_MAILBOXES as a JSON list
     mailboxes: tuple[MailboxSettings, ...] = ()
     # workers
-    intake_batch: int = 64
+    # processes that run intake, outbox and deadlines beside the one that accepts mail (gateway/workers.py);
+    # 0 runs everything in one process
+    workers: int = 1
+    intake_batch: int = 16  # receipts a round; also bounds how long intake holds SQLite's write lock
     # how long a claimed receipt or outbox row belongs to one process before another may take it over
     intake_lease_seconds: float = 60.0
     outbox_lease_seconds: float = 300.0

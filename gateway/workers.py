@@ -1,0 +1,112 @@
+"""Worker processes: intake, outbox and deadlines beside the process that accepts mail, on the other core.
+
+Python runs one thread at a time, so one process could not both answer SMTP quickly and parse, route and
+compose at full speed (bench/RESULTS.md). `gateway run` therefore starts `workers` children running
+`gateway work`. Each child's standard input is a pipe from the parent: a byte on it means "receipts were
+committed" (so the child wakes at once instead of polling), and its end means the parent is gone, even
+by SIGKILL, so the child drains what it holds and exits: no orphans. Exactly-once does not depend on
+any of this: every claim is leased in the database (docs/decisions/0007-worker-processes.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+RESTART_DELAY = 2.0
+STOP_GRACE = 60.0
+
+
+def _ignore_sighup() -> None:
+    """In the child before exec: a reload signal forwarded while it still starts must not kill it (the
+    default action of SIGHUP). An ignored signal stays ignored across exec until the child's own handler."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+class WorkerPool:
+    def __init__(self, count: int, settings_file: Path | None, wake: asyncio.Event) -> None:
+        self._count = count
+        self._settings_file = settings_file
+        self._wake = wake
+        self._children: list[asyncio.subprocess.Process | None] = [None] * count
+
+    def _command(self) -> list[str]:
+        command = [sys.executable, "-m", "gateway"]
+        if self._settings_file is not None:
+            command += ["--settings", str(self._settings_file)]
+        return [*command, "work"]
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Keep the children running until *stopping*; then let them drain and wait for them."""
+        async with asyncio.TaskGroup() as tasks:
+            for slot in range(self._count):
+                tasks.create_task(self._keep(slot, stopping), name=f"worker-{slot}")
+            tasks.create_task(self._forward_wakes(stopping), name="worker-wakes")
+
+    async def _keep(self, slot: int, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            child = await asyncio.create_subprocess_exec(
+                *self._command(), stdin=asyncio.subprocess.PIPE, preexec_fn=_ignore_sighup
+            )
+            self._children[slot] = child
+            log.info("worker started", slot=slot, pid=child.pid)
+            exited = asyncio.create_task(child.wait())
+            stop = asyncio.create_task(stopping.wait())
+            await asyncio.wait((exited, stop), return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if exited.done():
+                log.error("worker exited; restarting it", slot=slot, pid=child.pid, status=exited.result())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), RESTART_DELAY)
+                continue
+            await self._stop_child(child)
+            exited.cancel()
+
+    @staticmethod
+    async def _stop_child(child: asyncio.subprocess.Process) -> None:
+        """Close the lifeline: the child finishes what it holds and exits; kill it only if it hangs."""
+        if child.stdin is not None:
+            child.stdin.close()
+        try:
+            status = await asyncio.wait_for(child.wait(), STOP_GRACE)
+        except TimeoutError:
+            log.error("worker did not stop in time; killed", pid=child.pid)
+            child.kill()
+            status = await child.wait()
+        log.info("worker stopped", pid=child.pid, status=status)
+
+    async def _forward_wakes(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stopping.wait())]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                w.cancel()
+            self._wake.clear()
+            for child in self._children:
+                if child is not None and child.stdin is not None and not child.stdin.is_closing():
+                    with contextlib.suppress(ConnectionError):
+                        child.stdin.write(b".")
+
+    def signal_all(self, sig: signal.Signals) -> None:
+        for child in self._children:
+            if child is not None and child.returncode is None:
+                child.send_signal(sig)
+
+
+async def lifeline(wake: asyncio.Event, parent_gone: asyncio.Event) -> None:
+    """In a worker: wake on every byte from the parent; when the pipe closes, the parent is gone."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while chunk := await reader.read(4096):
+        if chunk:
+            wake.set()
+    log.info("parent process gone or stopping; draining")
+    parent_gone.set()
