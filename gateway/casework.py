@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from gateway.errors import SenderFault
 from gateway.live_config import LiveConfig
 from gateway.model import CaseStatus, Decision, EventKind
+from gateway.notifier.deadlines import plan_deadlines
 from gateway.notifier.plan import Planner
 from gateway.rules import Config, route_to
 from gateway.settings import Settings
@@ -86,6 +87,7 @@ def reroute_case(
     )
     status = CaseStatus.ROUTED if case.status in (CaseStatus.NEW, CaseStatus.ROUTED) else case.status
     case_store.update_case(conn, case.id, status=str(status), updated_at=now, **decision_columns(decision))
+    plan_deadlines(conn, case.id, now, config)  # the clock restarts for the new department
     fresh = case_store.get_case(conn, case_id=case.id)
     assert fresh is not None
     attachments = case_store.load_attachments(conn, case.id)

@@ -25,7 +25,7 @@ from gateway.model import Decision, InboundMessage
 from gateway.notifier.compose import Identity
 from gateway.notifier.deadline_worker import DeadlineWorker
 from gateway.notifier.outbox_worker import OutboxWorker
-from gateway.notifier.plan import HANDOVER_KINDS, Planner
+from gateway.notifier.plan import Planner
 from gateway.notifier.templates import Templates
 from gateway.notifier.transports import MaildirTransport, SmtpRelayTransport, Transport
 from gateway.notifier.webhook import WebhookTransport
@@ -60,16 +60,19 @@ def build_planner(settings: Settings, live: LiveConfig) -> Planner:
         live,
         notices_per_recipient_per_hour=settings.notices_per_recipient_per_hour,
         notices_per_case_per_hour=settings.notices_per_case_per_hour,
+        relays_per_case_per_hour=settings.relays_per_case_per_hour,
         unreachable_for=timedelta(days=settings.unreachable_days),
     )
 
 
 def make_handlers(live: LiveConfig) -> Callable[[Connection, CaseRow], frozenset[str]]:
-    """Who may answer a case: its department's addresses and everyone its hand-overs went to."""
+    """Who may answer a case: its department's addresses and whoever got its latest hand-over (a
+    contact may have left the configuration since). After a reroute, the old department no longer may."""
 
     def handlers(conn: Connection, case: CaseRow) -> frozenset[str]:
         configured = live.handler_addresses(case.department) if case.department else frozenset()
-        return configured | outbox.recipients_of(conn, case.id, HANDOVER_KINDS)
+        latest = outbox.latest_recipient(conn, case.id, ("forward",))
+        return configured | ({latest} if latest else frozenset())
 
     return handlers
 
@@ -137,6 +140,7 @@ class Daemon:
             make_router(live),
             clock,
             self.owner,
+            lambda: live.current,
             settings.code_prefix,
             lease=timedelta(seconds=settings.intake_lease_seconds),
         )

@@ -52,6 +52,9 @@ class Settings:
     # case in an hour, and how long an address that bounced gets no mail
     notices_per_recipient_per_hour: int = 5
     notices_per_case_per_hour: int = 10
+    # answers and follow-ups relayed on one case in an hour; beyond it they are only recorded on the case
+    # (two unmarked autoresponders would otherwise ping-pong through it)
+    relays_per_case_per_hour: int = 6
     unreachable_days: float = 3.0
     reply_secret: str = "change-me"  # HMAC key of the signed reply addresses
     # IMAP mailboxes read besides SMTP: [[mailboxes]] tables in the file, GATEWAY_MAILBOXES as a JSON list

@@ -10,7 +10,8 @@ from sqlalchemy import Connection
 
 from gateway.casework import UnknownDepartment, reroute_case
 from gateway.live_config import LiveConfig
-from gateway.model import CaseStatus, EventKind, InboundMessage
+from gateway.model import CaseStatus, EventKind, InboundMessage, MessageKind
+from gateway.notifier.deadlines import plan_deadlines
 from gateway.notifier.plan import Planner
 from gateway.store import cases as case_store
 from gateway.store.cases import CaseRow
@@ -33,19 +34,41 @@ def reroute_command(text: str) -> tuple[str, str] | None:
     return m.group(1).lower(), why
 
 
-def redact_handler(text: str, email: str, name: str) -> str:
-    """Remove the handler's address and any line naming them: residents never see who answered.
+# A line that only closes a letter: what follows it is a signature (name, title, direct number).
+SIGN_OFF = re.compile(
+    r"^(ystävällisin terveisin|ystävällisesti|parhain terveisin|terveisin|yst\.? ?terv\.?|t\.|"
+    r"med vänlig(a)? hälsning(ar)?|vänliga hälsningar|hälsningar|mvh|"
+    r"best regards|kind regards|warm regards|regards|best wishes|sincerely|br)[\s,.!]*$",
+    re.IGNORECASE,
+)
+WORD = re.compile(r"[^\W\d_]+")
 
-    Quotes and `-- ` signatures are already gone (reply_text); what is left is a sign-off such as
-    "Terveisin Matti Virtanen" or a phone line with the address, which we drop line by line.
+
+def redact_handler(text: str, email: str, name: str) -> str:
+    """The answer without anything that identifies the official: residents never see who answered.
+
+    Quotes and `-- ` signatures are already gone (reply_text). Outlook and phones sign without `-- `, so
+    the text is cut at a closing line ("Ystävällisin terveisin", "Med vänlig hälsning", "Best regards"):
+    the name, title and direct number follow it. Of what is left, lines with the official's address or
+    full name, and lines made only of words of their name, are dropped; a line that merely shares a word
+    with the name ("Kivi on siirretty" by Anna Kivi) is the answer and stays.
     """
-    words = [w for w in re.split(r"\s+", name.strip()) if len(w) >= 3]
+    lines = text.strip().splitlines()
+    for i, line in enumerate(lines):
+        if i > 0 and SIGN_OFF.match(line.strip()):
+            lines = lines[:i]
+            break
+    name_words = {w.lower() for w in WORD.findall(name)}
+    full_name = " ".join(WORD.findall(name)).lower()
     kept = []
-    for line in text.splitlines():
+    for line in lines:
         lowered = line.lower()
+        words = [w.lower() for w in WORD.findall(line)]
         if email and email.lower() in lowered:
             continue
-        if words and any(re.search(rf"\b{re.escape(w.lower())}\b", lowered) for w in words):
+        if full_name and " " in full_name and full_name in " ".join(words):
+            continue
+        if words and name_words and set(words) <= name_words:
             continue
         kept.append(line)
     return "\n".join(kept).strip()
@@ -65,13 +88,19 @@ class StaffDesk:
         command = reroute_command(msg.reply_text)
         if command is not None:
             return self._reroute(conn, case, sender, command, receipt_id, now)
-        text = redact_handler(msg.reply_text or msg.text, sender, msg.sender.name)
+        text = redact_handler(msg.reply_text, sender, msg.sender.name)
+        if not text:
+            # Only quoted text (or only a signature): relaying msg.text would send the resident the whole
+            # hand-over. Keep it for a person to look at instead.
+            self.unverified(conn, case, msg, "an answer with no text of its own", receipt_id, now)
+            return str(MessageKind.UNVERIFIED)
         event_id = case_store.insert_event(
             conn, case.id, EventKind.ANSWER, now, actor=sender, text=text, receipt_id=receipt_id,
             data={"subject": msg.subject, "relayed": False},
         )  # fmt: skip
         case_store.insert_attachments(conn, case.id, event_id, msg.attachments)
         case_store.update_case(conn, case.id, status=str(CaseStatus.ANSWERED), updated_at=now)
+        plan_deadlines(conn, case.id, now, self._live.current)  # the answer clock stops
         relayed = self._planner.plan_answer(conn, case, text, msg.attachments, event_id, now)
         case_store.update_event_data(conn, event_id, {"subject": msg.subject, "relayed": relayed is not None})
         log.info("case answered", case=case.code, relayed=relayed is not None)

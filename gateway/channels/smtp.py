@@ -63,7 +63,7 @@ class SmtpHandler:
                 NewReceipt(
                     channel="smtp",
                     raw=bytes(raw),
-                    mail_from=envelope.mail_from or "",
+                    mail_from=reverse_path(envelope.mail_from),
                     rcpt_tos=tuple(a.lower() for a in envelope.rcpt_tos),
                     peer=_peer(session),
                 )
@@ -83,6 +83,12 @@ class SmtpHandler:
         # sender. Whatever went wrong on our side, the sender should try again.
         log.error("SMTP session error", error=f"{type(error).__name__}: {error}")
         return "451 4.3.0 Internal error, please try again later"
+
+
+def reverse_path(mail_from: str | None) -> str:
+    """The envelope sender, "" for the null reverse-path: aiosmtpd records `MAIL FROM:<>` as "<>"."""
+    address = (mail_from or "").strip()
+    return "" if address in ("", "<>") else address
 
 
 def _peer(session: Session) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -20,9 +21,11 @@ from gateway.store.cases import CaseRow
 
 log = structlog.get_logger(__name__)
 
-# Addresses that must never get automatic mail from us (RFC 3834 section 2; peers looped on these).
-NEVER_ANSWER = frozenset(
-    {"mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply", "bounce", "bounces"}
+# Local parts that must never get mail from us (RFC 3834 section 2; peers looped on these): mailer-daemon,
+# postmaster, bounces, and every spelling of no-reply, also as a part (notifications-noreply, noreply-x).
+NEVER_ANSWER = re.compile(
+    r"^(mailer-daemon|postmaster|bounces?)$|(^|[-_.+])(no[-_.]?reply|do[-_.]?not[-_.]?reply)([-_.+]|$)",
+    re.IGNORECASE,
 )
 HANDOVER_KINDS = ("forward", "follow-up")
 
@@ -57,6 +60,7 @@ class Planner:
         directory: Directory,
         notices_per_recipient_per_hour: int = 5,
         notices_per_case_per_hour: int = 10,
+        relays_per_case_per_hour: int = 6,
         unreachable_for: timedelta = timedelta(days=3),
         staff_language: str = "fi",
     ) -> None:
@@ -65,6 +69,7 @@ class Planner:
         self._directory = directory
         self._per_recipient = notices_per_recipient_per_hour
         self._per_case = notices_per_case_per_hour
+        self._relays_per_case = relays_per_case_per_hour
         self._unreachable_for = unreachable_for
         self._staff_language = staff_language
 
@@ -80,19 +85,23 @@ class Planner:
         local, _, domain = address.lower().rpartition("@")
         if not local or not domain or self._directory.is_city_address(address):
             return False
-        return local.split("+", 1)[0] not in NEVER_ANSWER
+        return NEVER_ANSWER.search(local) is None and NEVER_ANSWER.search(local.split("+", 1)[0]) is None
 
     def _guard(
-        self, conn: Connection, to: str, case_id: int | None, now: datetime, automatic: bool, new_case: bool
+        self, conn: Connection, to: str, case_id: int | None, now: datetime, kind: str, new_case: bool
     ) -> str | None:
         """Why mail to *to* must not go now, or None when it may."""
         if not self.may_answer(to):
             return "an address we never write to"
         if outbox.is_unreachable(conn, to, now - self._unreachable_for):
             return "the address bounced lately"
-        if not automatic:
-            return None
         hour_ago = now - timedelta(hours=1)
+        if kind in outbox.CONVERSATION_KINDS and case_id is not None:
+            if outbox.count_conversation_on_case(conn, case_id, hour_ago) >= self._relays_per_case:
+                return "rate limit of answers and follow-ups per case (an autoresponder loop?)"
+            return None
+        if kind not in outbox.AUTOMATIC_KINDS:
+            return None
         if outbox.count_automatic_to(conn, to, hour_ago) >= self._per_recipient:
             return "rate limit per recipient"
         if new_case or case_id is None:
@@ -122,8 +131,7 @@ class Planner:
         new_case: bool = False,
     ) -> str | None:
         """Render *template*, compose and queue it; the Message-ID when queued, None when held back."""
-        automatic_notice = automatic and kind in outbox.AUTOMATIC_KINDS
-        reason = self._guard(conn, to.email, case_id, now, automatic_notice, new_case)
+        reason = self._guard(conn, to.email, case_id, now, kind, new_case)
         if reason is not None:
             log.info("mail held back", kind=kind, to=to.email, reason=reason)
             return None
@@ -187,7 +195,6 @@ class Planner:
         now: datetime,
     ) -> str | None:
         """Relay a handler's answer to the resident, from the city's address, threaded to their mail."""
-        refs = tuple(r for r in (case.message_id, outbox.latest_message_id(conn, case.id, ("receipt",))) if r)
         return self._send(
             conn,
             key=f"answer:{case.code}:{event_id}",
@@ -205,7 +212,6 @@ class Planner:
             now=now,
             automatic=False,
             in_reply_to=case.message_id,
-            references=refs,
             attachments=attachments,
             mail_from=self._identity.address,
         )
@@ -306,7 +312,8 @@ class Planner:
             to=Address(sender),
             template="how_to_answer",
             language=self._staff_language,
-            values={"code": case.code, "subject": case.subject or "-"},
+            # No subject: anyone can write to palaute+<code>.<anything>; the code is all they knew already.
+            values={"code": case.code},
             case_id=case.id,
             now=now,
         )

@@ -87,21 +87,22 @@ class SmtpRelayTransport:
         self.local_hostname = local_hostname
 
     async def deliver(self, item: Claimed) -> None:
+        # aiosmtplib.send() refuses an empty sender with raw bytes ("Sender must be provided"), so the
+        # client is driven directly: sendmail("") gives MAIL FROM:<>, which automatic replies need.
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            # None would upgrade only when offered; a relay that should do TLS must not be downgraded.
+            start_tls=self.starttls,
+            use_tls=False,
+            username=self.username or None,
+            password=self.password or None,
+            timeout=self.timeout,
+            local_hostname=self.local_hostname,
+        )
         try:
-            await aiosmtplib.send(
-                item.body,
-                sender=item.mail_from,  # "" gives MAIL FROM:<> (FINDINGS.md)
-                recipients=[item.recipient],
-                hostname=self.host,
-                port=self.port,
-                # None would upgrade only when offered; a relay that should do TLS must not be downgraded.
-                start_tls=self.starttls,
-                use_tls=False,
-                username=self.username or None,
-                password=self.password or None,
-                timeout=self.timeout,
-                local_hostname=self.local_hostname,
-            )
+            async with client:
+                await client.sendmail(item.mail_from, [item.recipient], item.body)
         except aiosmtplib.SMTPResponseException as exc:
             text = f"{exc.code} {exc.message}"
             if 500 <= exc.code < 600:

@@ -71,6 +71,9 @@ def enqueue(conn: Connection, item: OutboundItem, now: datetime) -> bool:
 
 
 AUTOMATIC_KINDS = ("receipt", "how-to-answer", "reroute-refused", "interim")
+# Mail in a case's conversation: a person wrote it, but two unmarked autoresponders could still make
+# it ping-pong (answer -> follow-up -> answer ...), so it has a per-case limit too.
+CONVERSATION_KINDS = ("answer", "follow-up")
 
 
 _AUTOMATIC = (
@@ -80,6 +83,15 @@ _AUTOMATIC = (
 )
 _AUTOMATIC_TO = _AUTOMATIC.where(outbox.c.recipient == bindparam("recipient"))
 _AUTOMATIC_ON_CASE = _AUTOMATIC.where(outbox.c.case_id == bindparam("case_id"))
+_CONVERSATION_ON_CASE = (
+    select(func.count())
+    .select_from(outbox)
+    .where(
+        outbox.c.kind.in_(CONVERSATION_KINDS),
+        outbox.c.case_id == bindparam("case_id"),
+        outbox.c.created_at >= bindparam("since"),
+    )
+)
 _RECIPIENTS_OF = (
     select(outbox.c.recipient)
     .where(outbox.c.case_id == bindparam("case_id"), outbox.c.kind.in_(bindparam("kinds", expanding=True)))
@@ -114,6 +126,25 @@ def count_automatic_to(conn: Connection, recipient: str, since: datetime) -> int
 def count_automatic_on_case(conn: Connection, case_id: int, since: datetime) -> int:
     """Automatic notices queued on one case since *since*."""
     return int(conn.execute(_AUTOMATIC_ON_CASE, {"case_id": case_id, "since": since}).scalar_one())
+
+
+def count_conversation_on_case(conn: Connection, case_id: int, since: datetime) -> int:
+    """Answers and follow-ups relayed on one case since *since*."""
+    return int(conn.execute(_CONVERSATION_ON_CASE, {"case_id": case_id, "since": since}).scalar_one())
+
+
+_LATEST_RECIPIENT = (
+    select(outbox.c.recipient)
+    .where(outbox.c.case_id == bindparam("case_id"), outbox.c.kind.in_(bindparam("kinds", expanding=True)))
+    .order_by(outbox.c.id.desc())
+    .limit(1)
+)
+
+
+def latest_recipient(conn: Connection, case_id: int, kinds: tuple[str, ...]) -> str | None:
+    """Who the newest mail of *kinds* on a case went to."""
+    found = conn.execute(_LATEST_RECIPIENT, {"case_id": case_id, "kinds": list(kinds)}).scalar_one_or_none()
+    return found.lower() if found else None
 
 
 def recipients_of(conn: Connection, case_id: int, kinds: tuple[str, ...]) -> frozenset[str]:
@@ -204,9 +235,10 @@ def record_results(
     (None). Only the lease holder's rows are touched, so a taken-over row is not marked twice."""
     with db.write() as conn:
         if sent:
+            # Only rows still pending: a bounce may have been recorded while the delivery was in hand.
             conn.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(sent), outbox.c.lease_owner == owner)
+                .where(outbox.c.id.in_(sent), outbox.c.lease_owner == owner, outbox.c.state == "pending")
                 .values(state="sent", sent_at=now, lease_until=None, last_error=None)
             )
         for item_id, error, retry_at in failed:
@@ -216,7 +248,9 @@ def record_results(
             else:
                 values["next_attempt_at"] = retry_at
             conn.execute(
-                update(outbox).where(outbox.c.id == item_id, outbox.c.lease_owner == owner).values(**values)
+                update(outbox)
+                .where(outbox.c.id == item_id, outbox.c.lease_owner == owner, outbox.c.state == "pending")
+                .values(**values)
             )
 
 

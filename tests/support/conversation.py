@@ -16,11 +16,8 @@ from email.message import EmailMessage, Message
 from email.policy import default
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Any
 
-import aiosmtplib
 import psycopg
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -133,23 +130,6 @@ def another_database(database_url: str, tmp_path: Path, admin_url: str) -> Itera
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def relay_null_sender(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Work around the bug that test_a_receipt_goes_out_through_the_relay_with_a_null_sender shows:
-    aiosmtplib.send() refuses sender="" for raw bytes, so SmtpRelayTransport (gateway/notifier/transports.py)
-    can deliver no receipt or notice. The loop tests need receipts on the wire; this sends them the way
-    the transport means to, MAIL FROM:<> through aiosmtplib's client."""
-    original = aiosmtplib.send
-
-    async def send(message: Any, *, sender: str | None = None, recipients: Any = None, **kwargs: Any) -> Any:
-        if sender != "" or not isinstance(message, bytes):
-            return await original(message, sender=sender, recipients=recipients, **kwargs)
-        client = aiosmtplib.SMTP(**kwargs)
-        async with client:
-            return await client.sendmail("", recipients, message)
-
-    monkeypatch.setattr(aiosmtplib, "send", send)
 
 
 Responder = Callable[[Message, str], EmailMessage | None]
