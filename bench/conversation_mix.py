@@ -83,7 +83,8 @@ def main() -> None:
 
     corpus = load_corpus(max(args.n, 1000))[: args.n]
     commit([(sender, raw, "palaute@hel.example") for sender, raw in corpus])
-    new_s = asyncio.run(drain())
+    loop = asyncio.new_event_loop()  # one loop for both phases: the workers' primitives bind to it
+    new_s = loop.run_until_complete(drain())
 
     with db.read() as conn:
         opened = conn.execute(
@@ -128,7 +129,8 @@ def main() -> None:
             expected["automatic"] += 1
     rng.shuffle(mix)
     commit(mix)
-    mix_s = asyncio.run(drain())
+    mix_s = loop.run_until_complete(drain())
+    loop.close()
     with db.read() as conn:
         got = Counter(
             r.outcome for r in conn.execute(select(receipts.c.outcome).where(receipts.c.id > len(corpus)))

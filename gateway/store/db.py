@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gateway.errors import StorageError
 
 BUSY_TIMEOUT_MS = 10_000
+T = TypeVar("T")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -80,6 +82,35 @@ class Database:
                 yield conn
         except SQLAlchemyError as exc:
             raise StorageError(f"database: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+
+    def write_eagerly(self, work: Callable[[Connection], T], patience: float = BUSY_TIMEOUT_MS / 1000) -> T:
+        """Run *work* in a write transaction, taking SQLite's write lock as soon as it is free.
+
+        SQLite's own busy handler sleeps in growing steps (up to 100 ms) while another process holds the
+        lock, which put SMTP accepts behind a worker's transaction at a p99 of 300 ms. For the one writer a
+        sender waits on (the receipt writer) we ask with no busy timeout and retry every millisecond.
+        """
+        if self.dialect != "sqlite":
+            with self.write() as conn:
+                return work(conn)
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                with self.engine.connect() as conn:
+                    raw = conn.connection.dbapi_connection
+                    assert raw is not None
+                    raw.execute("PRAGMA busy_timeout=0")
+                    try:
+                        with conn.begin():
+                            return work(conn)
+                    finally:
+                        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            except OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise StorageError(f"database: {exc}".splitlines()[0]) from exc
+                time.sleep(0.001)
+            except SQLAlchemyError as exc:
+                raise StorageError(f"database: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:

@@ -74,5 +74,4 @@ class ReceiptWriter:
                     self._queue.task_done()
 
     def _commit(self, items: list[NewReceipt]) -> list[int]:
-        with self._db.write() as conn:
-            return insert_receipts(conn, items, self._clock())
+        return self._db.write_eagerly(lambda conn: insert_receipts(conn, items, self._clock()))

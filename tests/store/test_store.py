@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select
 
+from gateway.errors import StorageError
 from gateway.store import migrate, outbox, receipts
 from gateway.store.db import Database, make_engine
 from gateway.store.outbox import OutboundItem
@@ -127,3 +130,27 @@ def test_outbox_failures_are_retried_later_then_parked(db: Database) -> None:
     outbox.record_results(db, "n1", NOW, [], [(again.id, "550 no such user", None)])
     assert outbox.claim_due(db, "n1", 10, NOW + timedelta(days=1), timedelta(minutes=1)) == []
     assert outbox.next_due(db) is None
+
+
+def test_an_eager_write_waits_for_a_held_lock_and_gives_up_after_its_patience(tmp_path: Path) -> None:
+    """The receipt writer's path on SQLite: it retries a locked database itself instead of SQLite's
+    coarse busy handler, succeeds once the lock is free, and gives StorageError (a 451) past its patience."""
+    db = Database(make_engine(f"sqlite:///{tmp_path}/lock.db"))
+    migrate.upgrade(db)
+    holder = sqlite3.connect(tmp_path / "lock.db", isolation_level=None, check_same_thread=False)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StorageError, match="locked"):
+            db.write_eagerly(
+                lambda conn: receipts.insert_receipts(conn, [NewReceipt("smtp", b"x", "", ())], NOW), 0.2
+            )
+        release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+        release.start()
+        ids = db.write_eagerly(
+            lambda conn: receipts.insert_receipts(conn, [NewReceipt("smtp", b"y", "", ())], NOW)
+        )
+        release.join()
+        assert ids == [1]
+    finally:
+        holder.close()
+        db.dispose()
