@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from gateway.rules.deadlines import DeadlinePolicy
-from gateway.rules.worktime import Duration, WorkCalendar, add_working_time, working_time_between
+from gateway.rules.worktime import (
+    Duration,
+    WorkCalendar,
+    add_office_time,
+    add_working_time,
+    working_time_between,
+)
 
 _MAX_DAYS = 3 * 366  # as in gateway.rules.worktime: a calendar with no office hours is a mistake
 NO_OFFICE_HOURS = "no office hours in three years: check office_hours and holidays"
@@ -26,23 +32,6 @@ def iso(when: datetime) -> str:
 
 def slug(d: Duration) -> str:
     return f"{d.amount}{d.unit}"
-
-
-def add_office_time(start: datetime, amount: timedelta, calendar: WorkCalendar) -> datetime:
-    """The instant when *amount* of office time has passed since *start*; *start* itself for nothing."""
-    if amount <= timedelta(0):
-        return start
-    day = calendar.local_date(start)
-    for _ in range(_MAX_DAYS):
-        for opens, closes in calendar.office_intervals(day):
-            if closes <= start:
-                continue
-            begin = max(opens, start)
-            if amount <= closes - begin:
-                return begin + amount
-            amount -= closes - begin
-        day += timedelta(days=1)
-    raise ValueError(NO_OFFICE_HOURS)
 
 
 def take_office_time(end: datetime, amount: timedelta, calendar: WorkCalendar) -> datetime:

@@ -181,11 +181,12 @@ def add_working_time(start: datetime, duration: Duration | str, calendar: WorkCa
         wall = start.astimezone(calendar.timezone).replace(tzinfo=None) + timedelta(days=days)
         return wall.replace(tzinfo=calendar.timezone).astimezone(UTC)
     if d.unit == "working_hours":
-        return _add_office_time(start, timedelta(hours=d.amount), calendar)
+        return add_office_time(start, timedelta(hours=d.amount), calendar)
     return _add_working_days(start, d.amount, calendar)
 
 
-def _add_office_time(start: datetime, amount: timedelta, calendar: WorkCalendar) -> datetime:
+def add_office_time(start: datetime, amount: timedelta, calendar: WorkCalendar) -> datetime:
+    """The instant when *amount* of office time has passed since *start*; *start* itself for nothing."""
     if amount <= timedelta(0):
         return start
     day = calendar.local_date(start)
@@ -243,7 +244,7 @@ def _add_working_days(start: datetime, count: int, calendar: WorkCalendar) -> da
     target_length = _day_length(target_intervals)
     if target_length != length:
         elapsed = target_length * (elapsed / length)
-    return _add_office_time(target_intervals[0][0], elapsed, calendar)
+    return add_office_time(target_intervals[0][0], elapsed, calendar)
 
 
 def working_time_between(a: datetime, b: datetime, calendar: WorkCalendar) -> timedelta:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Insert, and_, bindparam, func, or_, select, u
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.store.db import Database
+from gateway.store.leases import lease_rows
 from gateway.store.tables import outbox
 
 
@@ -190,22 +191,10 @@ def claim_due(db: Database, owner: str, limit: int, now: datetime, lease: timede
         or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
     )
     with db.write() as conn:
-        ids = list(
-            conn.execute(
-                select(outbox.c.id)
-                .where(due)
-                .order_by(outbox.c.next_attempt_at, outbox.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).scalars()
-        )
+        order = (outbox.c.next_attempt_at, outbox.c.id)
+        ids = lease_rows(conn, outbox, due, order, owner, limit, now + lease)
         if not ids:
             return []
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_(ids))
-            .values(lease_owner=owner, lease_until=now + lease, attempts=outbox.c.attempts + 1)
-        )
         rows = conn.execute(
             select(
                 outbox.c.id,

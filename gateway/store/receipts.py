@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from gateway.store.db import Database
+from gateway.store.leases import lease_rows
 from gateway.store.tables import receipts
 
 
@@ -63,22 +64,9 @@ def claim_pending(db: Database, owner: str, limit: int, now: datetime, lease: ti
         or_(receipts.c.lease_until.is_(None), receipts.c.lease_until < now),
     )
     with db.write() as conn:
-        ids = list(
-            conn.execute(
-                select(receipts.c.id)
-                .where(claimable)
-                .order_by(receipts.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).scalars()
-        )
+        ids = lease_rows(conn, receipts, claimable, (receipts.c.id,), owner, limit, now + lease)
         if not ids:
             return []
-        conn.execute(
-            update(receipts)
-            .where(receipts.c.id.in_(ids))
-            .values(lease_owner=owner, lease_until=now + lease, attempts=receipts.c.attempts + 1)
-        )
         rows = conn.execute(
             select(
                 receipts.c.id,

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Insert, and_, func, insert, or_, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.store.db import Database
+from gateway.store.leases import lease_rows
 from gateway.store.tables import scheduled_tasks as tasks
 
 
@@ -100,22 +101,10 @@ def claim_due(db: Database, owner: str, limit: int, now: datetime, lease: timede
             tasks.c.due_at <= now,
             or_(tasks.c.lease_until.is_(None), tasks.c.lease_until < server_now),
         )
-        ids = list(
-            conn.execute(
-                select(tasks.c.id)
-                .where(due)
-                .order_by(tasks.c.due_at, tasks.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).scalars()
-        )
+        order = (tasks.c.due_at, tasks.c.id)
+        ids = lease_rows(conn, tasks, due, order, owner, limit, server_now + lease)
         if not ids:
             return []
-        conn.execute(
-            update(tasks)
-            .where(tasks.c.id.in_(ids))
-            .values(lease_owner=owner, lease_until=server_now + lease, attempts=tasks.c.attempts + 1)
-        )
         rows = conn.execute(
             select(
                 tasks.c.id,
