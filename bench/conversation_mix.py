@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from smtp_throughput import config_dir, load_corpus
+from smtp_throughput import load_corpus
+from worker_env import worker
 
 
 def _reply(sender: str, to: str, subject: str, body: str, parent: str | None, **headers: str) -> bytes:
@@ -44,36 +42,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000, help="new cases; the mix adds about as many replies")
     ap.add_argument("--db", help="a database URL (default: a fresh SQLite file)")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="mix_"))
-    cfg, _ = config_dir()
-    os.environ.update(
-        GATEWAY_DATABASE_URL=args.db or f"sqlite:///{work}/gw.db",
-        GATEWAY_CONFIG_DIR=str(cfg),
-        GATEWAY_OUTBOX_MAILDIR=str(work / "outbox"),
-        GATEWAY_LOG_LEVEL="WARNING",
-        GATEWAY_NOTICES_PER_RECIPIENT_PER_HOUR="1000000",
-    )
     from sqlalchemy import select
 
-    from gateway.daemon import Daemon
-    from gateway.live_config import LiveConfig, read_config
-    from gateway.logs import configure_logging
-    from gateway.settings import load_settings
-    from gateway.store import migrate
-    from gateway.store.db import Database, make_engine
-    from gateway.store.receipts import NewReceipt, insert_receipts
     from gateway.store.tables import cases, outbox, receipts
 
-    settings = load_settings()
-    configure_logging("WARNING", "json")
-    db = Database(make_engine(settings.database_url))
-    migrate.upgrade(db)
-    daemon = Daemon(settings, LiveConfig(settings, read_config(settings)), db, role="work")
-
-    def commit(raws: list[tuple[str, bytes, str]]) -> None:
-        with db.write() as conn:
-            items = [NewReceipt("smtp", raw, sender, (rcpt,), "127.0.0.1") for sender, raw, rcpt in raws]
-            insert_receipts(conn, items, datetime.now(UTC))
+    w = worker(args.db, "mix_")
+    settings, db, daemon, commit = w.settings, w.db, w.daemon, w.commit
 
     async def drain() -> float:
         t0 = time.perf_counter()

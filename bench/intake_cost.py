@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from smtp_throughput import config_dir, load_corpus
+from smtp_throughput import load_corpus
+from worker_env import worker
+
+from gateway.mail import parse
 
 
 def main() -> None:
@@ -27,41 +27,17 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--db", help="a database URL (default: a fresh SQLite file)")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="intake_cost_"))
-    cfg, _ = config_dir()
-    os.environ.update(
-        GATEWAY_DATABASE_URL=args.db or f"sqlite:///{work}/gw.db",
-        GATEWAY_CONFIG_DIR=str(cfg),
-        GATEWAY_OUTBOX_MAILDIR=str(work / "outbox"),
-        GATEWAY_LOG_LEVEL="WARNING",
-        GATEWAY_NOTICES_PER_RECIPIENT_PER_HOUR="1000000",
-    )
-    from gateway.daemon import Daemon
-    from gateway.live_config import LiveConfig, read_config
-    from gateway.logs import configure_logging
-    from gateway.mail import parse
-    from gateway.settings import load_settings
-    from gateway.store import migrate
-    from gateway.store.db import Database, make_engine
-    from gateway.store.receipts import NewReceipt, insert_receipts
-
-    settings = load_settings()
-    configure_logging("WARNING", "json")
-    db = Database(make_engine(settings.database_url))
-    migrate.upgrade(db)
+    w = worker(args.db, "intake_cost_")
+    settings, db = w.settings, w.db
     corpus = load_corpus(max(args.n, 1000))[: args.n]
-    with db.write() as conn:
-        rows = [
-            NewReceipt("smtp", raw, sender, ("palaute@hel.example",), "127.0.0.1") for sender, raw in corpus
-        ]
-        insert_receipts(conn, rows, datetime.now(UTC))
+    w.commit([(sender, raw, "palaute@hel.example") for sender, raw in corpus])
     t = time.process_time()
     for sender, raw in corpus:
         parse(raw, mail_from=sender)
     parse_ms = (time.process_time() - t) / args.n * 1000
 
     async def stages() -> dict[str, float]:
-        daemon = Daemon(settings, LiveConfig(settings, read_config(settings)), db, role="work")
+        daemon = w.daemon
         costs: dict[str, float] = {}
         for name, step in (
             ("intake", lambda: daemon.intake.run_once_async(settings.intake_batch)),

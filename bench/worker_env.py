@@ -1,0 +1,53 @@
+"""A worker process's parts in this process, for the benchmarks that measure intake without SMTP."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from smtp_throughput import config_dir
+
+from gateway.daemon import Daemon
+from gateway.live_config import LiveConfig, read_config
+from gateway.logs import configure_logging
+from gateway.settings import Settings, load_settings
+from gateway.store import migrate
+from gateway.store.db import Database, make_engine
+from gateway.store.receipts import NewReceipt, insert_receipts
+
+
+@dataclass
+class Worker:
+    settings: Settings
+    db: Database
+    daemon: Daemon
+
+    def commit(self, mails: list[tuple[str, bytes, str]]) -> None:
+        """Commit (envelope sender, raw bytes, envelope recipient) as receipts, as the SMTP channel would."""
+        with self.db.write() as conn:
+            items = [NewReceipt("smtp", raw, sender, (rcpt,), "127.0.0.1") for sender, raw, rcpt in mails]
+            insert_receipts(conn, items, datetime.now(UTC))
+
+
+def worker(db_url: str | None, prefix: str) -> Worker:
+    """A fresh database (SQLite in a temporary folder unless *db_url*), the shipped configuration, quiet
+    logs, no receipt rate limit (the corpus repeats senders), and a daemon in the worker role."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    cfg, _ = config_dir()
+    os.environ.update(
+        GATEWAY_DATABASE_URL=db_url or f"sqlite:///{work}/gw.db",
+        GATEWAY_CONFIG_DIR=str(cfg),
+        GATEWAY_OUTBOX_MAILDIR=str(work / "outbox"),
+        GATEWAY_LOG_LEVEL="WARNING",
+        GATEWAY_NOTICES_PER_RECIPIENT_PER_HOUR="1000000",
+    )
+    settings = load_settings()
+    configure_logging("WARNING", "json")
+    db = Database(make_engine(settings.database_url))
+    migrate.upgrade(db)
+    return Worker(
+        settings, db, Daemon(settings, LiveConfig(settings, read_config(settings)), db, role="work")
+    )
