@@ -22,7 +22,7 @@ from gateway.model import Address
 from gateway.notifier import deadline_notices as notices
 from gateway.notifier.compose import compose, message_id_for
 from gateway.notifier.deadline_clock import next_repeat, repeat_key
-from gateway.notifier.deadlines import OPEN, calendar_of, plan_deadlines
+from gateway.notifier.deadlines import OPEN, calendar_of, plan_deadlines, plan_deadlines_many
 from gateway.notifier.plan import Planner
 from gateway.notifier.templates import Templates
 from gateway.rules import Config, add_working_time
@@ -111,9 +111,10 @@ class DeadlineWorker:
         with self._db.read() as conn:
             found, last = clocks.out_of_step(conn, self._cursor, self._sweep_batch)
         self._cursor = 0 if last is None else last
-        for case_id in found:
+        if found:  # one transaction for the stretch: a commit per case cost more than the planning
+            now, config = self._clock(), self._directory.current
             with self._db.write() as conn:
-                plan_deadlines(conn, case_id, self._clock(), self._directory.current)
+                plan_deadlines_many(conn, found, now, config)
         return len(found)
 
     def _fire(self, task: ClaimedTask) -> str:

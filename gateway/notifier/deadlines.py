@@ -18,6 +18,7 @@ sets, so two nodes planning the same change compute the same result.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import structlog
@@ -67,6 +68,29 @@ def plan_deadlines(conn: Connection, case_id: int, now: datetime, config: Config
     policy = config.deadline_policy(case.department)
     wanted = wanted_tasks(case.code, due, policy, calendar, now)
     return tasks.add(conn, (tasks.NewTask(t.key, t.kind, case_id, t.due_at, due) for t in wanted), now)
+
+
+def plan_deadlines_many(conn: Connection, case_ids: Iterable[int], now: datetime, config: Config) -> int:
+    """`plan_deadlines` for a batch (the sweep's): cases never planned that are open, the new ones, take
+    four statements together instead of eight each; any other case goes through `plan_deadlines`."""
+    found = case_store.lock_cases(conn, case_ids)
+    seen = clocks.planned(conn, [case.id for case in found])
+    fresh: list[tuple[CaseRow, datetime]] = []
+    added = 0
+    for case in found:
+        if case.id not in seen and case.status in OPEN and case.due_at is not None:
+            fresh.append((case, case.due_at))  # no clock yet, so nothing moved and no task to cancel
+        else:
+            added += plan_deadlines(conn, case.id, now, config)
+    clocks.put_new(conn, [(case.id, CaseClock(str(case.status), due, None)) for case, due in fresh], now)
+    wanted = [
+        tasks.NewTask(t.key, t.kind, case.id, t.due_at, due)
+        for case, due in fresh
+        for t in wanted_tasks(
+            case.code, due, config.deadline_policy(case.department), calendar_of(config, case.department), now
+        )
+    ]
+    return added + tasks.add(conn, wanted, now)
 
 
 def _moved_due(

@@ -61,6 +61,12 @@ _INSERT_CASE = insert(cases).returning(cases.c.id)
 _INSERT_EVENT = insert(case_events).returning(case_events.c.id)
 _CASE_BY_CODE = select(*cases.c).where(cases.c.code == bindparam("code"))
 _CASE_BY_ID = select(*cases.c).where(cases.c.id == bindparam("case_id"))
+_CASES_FOR_UPDATE = (
+    select(*cases.c)
+    .where(cases.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(cases.c.id)
+    .with_for_update()
+)
 _INSERT_MESSAGE_ID = insert(message_ids)
 _SEEN = select(message_ids.c.case_id).where(
     message_ids.c.message_id == bindparam("message_id"), message_ids.c.direction == "in"
@@ -155,6 +161,12 @@ def get_case(conn: Connection, *, code: str | None = None, case_id: int | None =
     else:
         row = conn.execute(_CASE_BY_ID, {"case_id": case_id}).first()
     return None if row is None else _case(row)
+
+
+def lock_cases(conn: Connection, case_ids: Iterable[int]) -> list[CaseRow]:
+    """The cases of *case_ids* as stored, locked for this transaction in id order (one lock order)."""
+    ids = sorted(set(case_ids))
+    return [_case(r) for r in conn.execute(_CASES_FOR_UPDATE, {"ids": ids})] if ids else []
 
 
 def list_events(conn: Connection, case_id: int) -> list[EventRow]:

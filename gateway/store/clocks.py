@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.store.tables import case_clocks, cases, outbox
@@ -52,6 +52,31 @@ def put(conn: Connection, case_id: int, clock: CaseClock, now: datetime) -> None
     else:
         lite = sqlite.insert(case_clocks).values(**values)
         conn.execute(lite.on_conflict_do_update(index_elements=["case_id"], set_=changed))
+
+
+_PLANNED = select(case_clocks.c.case_id).where(case_clocks.c.case_id.in_(bindparam("ids", expanding=True)))
+_INSERT_CLOCK = insert(case_clocks)
+
+
+def planned(conn: Connection, case_ids: list[int]) -> set[int]:
+    """Which of *case_ids* have been planned before (have a clock row)."""
+    return {int(r) for r in conn.execute(_PLANNED, {"ids": case_ids}).scalars()} if case_ids else set()
+
+
+def put_new(conn: Connection, items: list[tuple[int, CaseClock]], now: datetime) -> None:
+    """Insert the clocks of cases never planned before (their rows are locked: no one else inserts)."""
+    rows = [
+        {
+            "case_id": case_id,
+            "status_seen": c.status_seen,
+            "due_seen": c.due_seen,
+            "waiting_since": c.waiting_since,
+            "planned_at": now,
+        }
+        for case_id, c in items
+    ]
+    if rows:
+        conn.execute(_INSERT_CLOCK, rows)
 
 
 def set_due(conn: Connection, case_id: int, due: datetime | None, first_due: datetime | None) -> None:

@@ -49,12 +49,20 @@ def db_now(conn: Connection) -> datetime:
     return value.astimezone(UTC)
 
 
-def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, object]]) -> Insert:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(tasks).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(tasks).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return insert(tasks).values(rows)  # pragma: no cover - the two databases we support are above
+_INSERTS: dict[str, Insert] = {}
+
+
+def _insert_ignoring_duplicates(dialect: str) -> Insert:
+    """Built once per dialect with bind parameters, executed with many rows (one compile, not one a call)."""
+    if dialect not in _INSERTS:
+        if dialect == "postgresql":
+            stmt: Insert = postgresql.insert(tasks).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(tasks).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        else:  # pragma: no cover - the two databases we support are above
+            stmt = insert(tasks)
+        _INSERTS[dialect] = stmt.returning(tasks.c.id)
+    return _INSERTS[dialect]
 
 
 def add(conn: Connection, items: Iterable[NewTask], now: datetime) -> int:
@@ -75,8 +83,9 @@ def add(conn: Connection, items: Iterable[NewTask], now: datetime) -> int:
     ]
     if not rows:
         return 0
-    # RETURNING, not rowcount: psycopg reports no reliable rowcount for ON CONFLICT DO NOTHING.
-    return len(conn.execute(_insert_ignoring_duplicates(conn, rows).returning(tasks.c.id)).all())
+    # RETURNING, not rowcount: psycopg reports no reliable rowcount for ON CONFLICT DO NOTHING. With many
+    # rows SQLAlchemy batches them into multi-row INSERTs ("insertmanyvalues") and collects what returns.
+    return len(conn.execute(_insert_ignoring_duplicates(conn.dialect.name), rows).all())
 
 
 def cancel_pending(conn: Connection, case_id: int, now: datetime, keep_planned_for: datetime | None) -> int:
