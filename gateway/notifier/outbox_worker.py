@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from gateway.notifier.transports import PermanentFailure, TemporaryFailure, Transport
+from gateway.notifier.transports import BatchTransport, PermanentFailure, TemporaryFailure, Transport
 from gateway.store import outbox
 from gateway.store.db import Database
 from gateway.store.outbox import Claimed
@@ -51,7 +51,7 @@ class OutboxWorker:
         )
         if not claimed:
             return 0
-        results = await asyncio.gather(*(self._deliver(item) for item in claimed))
+        results = await self._deliver_all(claimed)
         now = self._clock()
         sent = [item.id for item, error in zip(claimed, results, strict=True) if error is None]
         failed: list[tuple[int, str, datetime | None]] = []
@@ -73,6 +73,36 @@ class OutboxWorker:
             )
         await asyncio.to_thread(outbox.record_results, self._db, self._owner, now, sent, failed)
         return len(claimed)
+
+    async def _deliver_all(self, claimed: list[Claimed]) -> list[tuple[str, bool] | None]:
+        """Deliver a batch: per transport at once where it can (the maildir), else item by item."""
+        results: dict[int, tuple[str, bool] | None] = {}
+        singles: list[Claimed] = []
+        for name in {item.transport for item in claimed}:
+            transport = self._transports.get(name)
+            items = [item for item in claimed if item.transport == name]
+            if not isinstance(transport, BatchTransport):
+                singles.extend(items)
+                continue
+            try:
+                errors = await transport.deliver_many(items)
+            except Exception as exc:  # a transport bug: retry, then park; never kill the worker
+                log.exception("transport failed unexpectedly", transport=name)
+                errors = [TemporaryFailure(f"{type(exc).__name__}: {exc}")] * len(items)
+            for item, error in zip(items, errors, strict=True):
+                results[item.id] = self._result(item, error)
+        for item, result in zip(
+            singles, await asyncio.gather(*(self._deliver(i) for i in singles)), strict=True
+        ):
+            results[item.id] = result
+        return [results[item.id] for item in claimed]
+
+    @staticmethod
+    def _result(item: Claimed, error: Exception | None) -> tuple[str, bool] | None:
+        if error is None:
+            log.info("delivered", outbox_id=item.id, kind=item.kind, transport=item.transport)
+            return None
+        return str(error), isinstance(error, PermanentFailure)
 
     async def _deliver(self, item: Claimed) -> tuple[str, bool] | None:
         """None when delivered, else (reason, permanent)."""

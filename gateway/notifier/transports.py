@@ -6,8 +6,9 @@ import asyncio
 import hashlib
 import os
 import socket
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import aiosmtplib
 
@@ -30,42 +31,74 @@ class Transport(Protocol):
     async def deliver(self, item: Claimed) -> None: ...
 
 
+@runtime_checkable
+class BatchTransport(Transport, Protocol):
+    """A transport that delivers a whole batch at once cheaper than one at a time (the maildir)."""
+
+    async def deliver_many(self, items: Sequence[Claimed]) -> list[DeliveryError | None]: ...
+
+
 class MaildirTransport:
     """Writes each message into a maildir's new/ folder, exactly once.
 
     The file name comes from the outbox row, so a retry after a crash between writing and recording
-    finds the file already there instead of delivering a second copy.
+    finds the file already there instead of delivering a second copy. A batch is written in one thread:
+    each file is fsynced before its rename into new/, and new/ itself once after the batch, before the
+    outbox records anything as sent.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._host = socket.gethostname()
         for sub in ("tmp", "new", "cur"):
             (root / sub).mkdir(parents=True, exist_ok=True)
 
     async def deliver(self, item: Claimed) -> None:
-        await asyncio.to_thread(self._write, item)
+        error = (await self.deliver_many([item]))[0]
+        if error is not None:
+            raise error
+
+    async def deliver_many(self, items: Sequence[Claimed]) -> list[DeliveryError | None]:
+        """Deliver *items*; one result per item, None where it was delivered."""
+        return await asyncio.to_thread(self._write_all, items)
+
+    def _write_all(self, items: Sequence[Claimed]) -> list[DeliveryError | None]:
+        results: list[DeliveryError | None] = []
+        for item in items:
+            try:
+                self._write(item)
+            except OSError as exc:
+                results.append(TemporaryFailure(f"maildir {self.root}: {exc}"))
+            else:
+                results.append(None)
+        if any(r is None for r in results):
+            try:
+                dir_fd = os.open(self.root / "new", os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+            except OSError as exc:  # the renames may not be durable: deliver the batch again
+                return [TemporaryFailure(f"maildir {self.root}: {exc}")] * len(items)
+        return results
 
     def _write(self, item: Claimed) -> None:
         digest = hashlib.sha256((item.message_id or str(item.id)).encode()).hexdigest()[:16]
-        name = f"{item.id:012d}.{digest}.{socket.gethostname()}"
-        final = self.root / "new" / name
-        if final.exists() or (self.root / "cur" / f"{name}:2,").exists():
+        name = f"{item.id:012d}.{digest}.{self._host}"
+        final = os.path.join(self.root, "new", name)
+        if os.path.exists(final) or os.path.exists(os.path.join(self.root, "cur", f"{name}:2,")):
             return
-        tmp = self.root / "tmp" / name
+        tmp = os.path.join(self.root, "tmp", name)
         envelope = f"X-Envelope-From: <{item.mail_from}>\nX-Envelope-To: <{item.recipient}>\n".encode()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         try:
-            with open(tmp, "wb") as f:
-                f.write(envelope + item.body)
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, final)
-            dir_fd = os.open(self.root / "new", os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError as exc:
-            raise TemporaryFailure(f"maildir {self.root}: {exc}") from exc
+            data = memoryview(envelope + item.body)
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, final)
 
 
 class SmtpRelayTransport:
