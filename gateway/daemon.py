@@ -184,7 +184,9 @@ class Daemon:
         self._reload_wanted = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self.pool = (
-            WorkerPool(settings.workers, settings_file, self.writer.committed) if role == "accept" else None
+            WorkerPool(settings.workers, settings_file, self.writer.committed, settings.worker_niceness)
+            if role == "accept"
+            else None
         )
 
     async def run(self, install_signals: bool = True) -> int:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -24,15 +26,25 @@ RESTART_DELAY = 2.0
 STOP_GRACE = 60.0
 
 
-def _ignore_sighup() -> None:
-    """In the child before exec: a reload signal forwarded while it still starts must not kill it (the
-    default action of SIGHUP). An ignored signal stays ignored across exec until the child's own handler."""
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+def _child_setup(niceness: int) -> Callable[[], None]:
+    def setup() -> None:
+        """In the child before exec: a reload signal forwarded while it still starts must not kill it (the
+        default action of SIGHUP); an ignored signal stays ignored across exec until the child's own
+        handler. The lower priority lets the accepting process answer SMTP first when the CPU is busy:
+        the work waits safely in the database, a sender waiting for its 250 does not."""
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        if niceness > 0:
+            os.nice(niceness)
+
+    return setup
 
 
 class WorkerPool:
-    def __init__(self, count: int, settings_file: Path | None, wake: asyncio.Event) -> None:
+    def __init__(
+        self, count: int, settings_file: Path | None, wake: asyncio.Event, niceness: int = 0
+    ) -> None:
         self._count = count
+        self._niceness = niceness
         self._settings_file = settings_file
         self._wake = wake
         self._children: list[asyncio.subprocess.Process | None] = [None] * count
@@ -53,7 +65,7 @@ class WorkerPool:
     async def _keep(self, slot: int, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             child = await asyncio.create_subprocess_exec(
-                *self._command(), stdin=asyncio.subprocess.PIPE, preexec_fn=_ignore_sighup
+                *self._command(), stdin=asyncio.subprocess.PIPE, preexec_fn=_child_setup(self._niceness)
             )
             self._children[slot] = child
             log.info("worker started", slot=slot, pid=child.pid)
