@@ -24,7 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("run", help="run the daemon")
-    sub.add_parser("work", help="(started by `run`) a worker process: intake, outbox, deadlines")
+    work = sub.add_parser("work", help="(started by `run`) a worker process: intake, outbox, deadlines")
+    work.add_argument(
+        "--loops",
+        default="intake,outbox,deadlines",
+        help="which of intake, outbox, deadlines this worker runs (comma-separated)",
+    )
     sub.add_parser("check-config", help="validate departments.yaml, rules.yaml and areas.geojson")
 
     parse = sub.add_parser("parse", help="print a mail normalised, as JSON")
@@ -120,7 +125,7 @@ def _load_live(settings: Settings) -> object:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.daemon import serve
+    from gateway.daemon import ALL_LOOPS, serve
     from gateway.live_config import LiveConfig
     from gateway.rules import Config
 
@@ -129,7 +134,12 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         print("gateway: refusing to start with a broken configuration", file=sys.stderr)
         return EXIT_CONFIG
     role: Literal["all", "work"] = "work" if args.command == "work" else "all"
-    return asyncio.run(serve(settings, LiveConfig(settings, config), role=role, settings_file=args.settings))
+    loops = frozenset(getattr(args, "loops", "intake,outbox,deadlines").split(","))
+    if unknown := loops - ALL_LOOPS:
+        print(f"gateway: unknown loop(s) {', '.join(sorted(unknown))}", file=sys.stderr)
+        return EXIT_ERROR
+    live = LiveConfig(settings, config)
+    return asyncio.run(serve(settings, live, role=role, settings_file=args.settings, loops=loops))
 
 
 def _check_config(settings: Settings, args: argparse.Namespace) -> int:

@@ -103,6 +103,7 @@ def make_transports(settings: Settings, live: LiveConfig) -> dict[str, Transport
 
 
 Role = Literal["all", "accept", "work"]
+ALL_LOOPS = frozenset({"intake", "outbox", "deadlines"})
 
 
 class Daemon:
@@ -120,11 +121,12 @@ class Daemon:
         clock: Clock = utc_now,
         role: Role = "all",
         settings_file: Path | None = None,
+        loops: frozenset[str] = ALL_LOOPS,
     ) -> None:
         self.settings = settings
         self.role = role
         self.accepts = role in ("all", "accept")
-        self.works = role in ("all", "work")
+        self.loops = loops if role in ("all", "work") else frozenset[str]()
         self.live = live
         self.db = db
         self.clock = clock
@@ -208,9 +210,13 @@ class Daemon:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._shutdown_when_asked(), name="shutdown")
                 tasks.create_task(self._config_loop(), name="config")
-                if self.works:
+                if "intake" in self.loops:
                     tasks.create_task(self._intake_loop(), name="intake")
+                elif self.loops:  # another process takes receipts in: nothing here to drain first
+                    tasks.create_task(self._nothing_to_drain(), name="no-intake")
+                if "outbox" in self.loops:
                     tasks.create_task(self._outbox_loop(), name="outbox")
+                if "deadlines" in self.loops:
                     tasks.create_task(self._deadline_loop(), name="deadlines")
                 if self.accepts:
                     tasks.create_task(self._imap_readers(), name="imap")
@@ -282,15 +288,24 @@ class Daemon:
                 return
             await _wait_any((committed, self._intake_done), self.settings.poll_interval)
 
+    async def _nothing_to_drain(self) -> None:
+        await self._intake_done.wait()
+        self._drained.set()
+
     async def _intake_round(self) -> int:
         return await self.intake.run_once_async(self.settings.intake_batch)
 
     async def _outbox_loop(self) -> None:
+        # Without intake in this process (a worker of several, gateway/workers.py) nothing here says when
+        # intake queued mail: look often, a cheap indexed query, so that receipts go out promptly.
+        idle = (
+            self.settings.poll_interval if "intake" in self.loops else min(self.settings.poll_interval, 0.1)
+        )
         while not self._drained.is_set():
             self._outbox_wake.clear()
             count = await self._guarded("outbox", self.outbox.run_once)
             if not count:
-                await _wait_any((self._outbox_wake, self._drained), self.settings.poll_interval)
+                await _wait_any((self._outbox_wake, self._drained), idle)
         # Deliver what the last batches owe; a failing relay reschedules its rows, so this ends.
         while await self._guarded("outbox", self.outbox.run_once):
             pass
@@ -325,7 +340,11 @@ async def _wait_any(events: tuple[asyncio.Event, ...], seconds: float) -> None:
 
 
 async def serve(
-    settings: Settings, live: LiveConfig, role: Role = "all", settings_file: Path | None = None
+    settings: Settings,
+    live: LiveConfig,
+    role: Role = "all",
+    settings_file: Path | None = None,
+    loops: frozenset[str] = ALL_LOOPS,
 ) -> int:
     """Open the database (migrating it when this process accepts mail), run until asked to stop."""
     if role == "all" and settings.workers > 0:
@@ -335,7 +354,13 @@ async def serve(
         if settings.auto_migrate and role != "work":
             await asyncio.to_thread(migrate.upgrade, db)
         daemon = Daemon(
-            settings, live, db, clock=app_clock(settings.fast_clock), role=role, settings_file=settings_file
+            settings,
+            live,
+            db,
+            clock=app_clock(settings.fast_clock),
+            role=role,
+            settings_file=settings_file,
+            loops=loops,
         )
         return await daemon.run()
     finally:

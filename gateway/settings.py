@@ -61,8 +61,8 @@ class Settings:
     mailboxes: tuple[MailboxSettings, ...] = ()
     # workers
     # processes that run intake, outbox and deadlines beside the one that accepts mail (gateway/workers.py);
-    # 0 runs everything in one process
-    workers: int = 1
+    # 0 runs everything in one process; of two or more, one delivers and fires deadlines, the rest take in
+    workers: int = 2
     worker_niceness: int = 5  # added to the workers' nice value: accepting mail comes first on a busy CPU
     intake_batch: int = 16  # receipts a round; also bounds how long intake holds SQLite's write lock
     # how long a claimed receipt or outbox row belongs to one process before another may take it over

@@ -49,26 +49,46 @@ class WorkerPool:
         self._wake = wake
         self._children: list[asyncio.subprocess.Process | None] = [None] * count
 
-    def _command(self) -> list[str]:
+    def loops(self, slot: int) -> str:
+        """What the worker in *slot* runs. One worker runs everything. Of several, the first delivers mail
+        and fires deadlines, the others take receipts in: intake is the heavy stage (parsing, routing,
+        composing), and in one process the outbox and intake would share one core and one interpreter
+        lock (docs/decisions/0007-worker-processes.md)."""
+        if self._count == 1:
+            return "intake,outbox,deadlines"
+        return "outbox,deadlines" if slot == 0 else "intake"
+
+    def _command(self, slot: int) -> list[str]:
         command = [sys.executable, "-m", "gateway"]
         if self._settings_file is not None:
             command += ["--settings", str(self._settings_file)]
-        return [*command, "work"]
+        return [*command, "work", "--loops", self.loops(slot)]
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Keep the children running until *stopping*; then let them drain and wait for them."""
+        """Keep the children running until *stopping*; then let them drain and wait for them. Workers that
+        take receipts in stop first, so that the one delivering mail still sends what they queued last."""
+        intake_stopped = asyncio.Event()
         async with asyncio.TaskGroup() as tasks:
-            for slot in range(self._count):
+            intake = [
                 tasks.create_task(self._keep(slot, stopping), name=f"worker-{slot}")
+                for slot in range(self._count)
+                if "intake" in self.loops(slot)
+            ]
+            for slot in range(self._count):
+                if "intake" not in self.loops(slot):
+                    tasks.create_task(self._keep(slot, intake_stopped), name=f"worker-{slot}")
             tasks.create_task(self._forward_wakes(stopping), name="worker-wakes")
+            await asyncio.gather(*intake)
+            await stopping.wait()
+            intake_stopped.set()
 
     async def _keep(self, slot: int, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             child = await asyncio.create_subprocess_exec(
-                *self._command(), stdin=asyncio.subprocess.PIPE, preexec_fn=_child_setup(self._niceness)
+                *self._command(slot), stdin=asyncio.subprocess.PIPE, preexec_fn=_child_setup(self._niceness)
             )
             self._children[slot] = child
-            log.info("worker started", slot=slot, pid=child.pid)
+            log.info("worker started", slot=slot, pid=child.pid, loops=self.loops(slot))
             exited = asyncio.create_task(child.wait())
             stop = asyncio.create_task(stopping.wait())
             await asyncio.wait((exited, stop), return_when=asyncio.FIRST_COMPLETED)

@@ -95,10 +95,12 @@ def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(
     assert len(receipts_sent) == len(set(receipts_sent)) == len(case_ids)
 
 
+@pytest.mark.parametrize("workers", ["1", "3"])
 def test_sigterm_finishes_what_is_in_hand_and_exits_0(
-    processes: list[DaemonProcess], tmp_path: Path, database_url: str, config_dir: Path
+    processes: list[DaemonProcess], tmp_path: Path, database_url: str, config_dir: Path, workers: str
 ) -> None:
-    daemon = DaemonProcess(tmp_path, database_url, config_dir)
+    """One worker runs every loop; of three, the intake workers stop before the one that delivers."""
+    daemon = DaemonProcess(tmp_path, database_url, config_dir, workers=workers)
     processes.append(daemon.start())
     with smtplib.SMTP("127.0.0.1", daemon.port) as client:
         for i in range(20):
@@ -132,3 +134,6 @@ def test_logs_are_json_lines_with_the_case_code(
     assert processed[0]["level"] == "info" and "timestamp" in processed[0]
     # aiosmtpd's own stdlib logger comes through the same JSON renderer.
     assert any(e.get("logger") == "mail.log" for e in lines)
+    # Two workers by default: one delivers mail and fires deadlines, one takes receipts in.
+    started = sorted(e["loops"] for e in lines if e["event"] == "worker started")
+    assert started == ["intake", "outbox,deadlines"]

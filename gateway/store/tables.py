@@ -144,6 +144,7 @@ outbox = Table(
     Column("sent_at", UTCDateTime(), nullable=True),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
     Index("ix_outbox_recipient_kind_created_at", "recipient", "kind", "created_at"),
+    Index("ix_outbox_case_id_kind", "case_id", "kind"),
 )
 
 # One row per IMAP mailbox: where reading got to, and which process may read it (issue 4). The lease keeps
