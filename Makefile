@@ -26,6 +26,7 @@ test: $(STAMP)
 ## the benchmark set of bench/RESULTS.md (SMTP saturation and steady rate, worker cost, conversation mix,
 ## routing); `bench/run_all.sh` adds the 100,000-message memory run
 bench: $(STAMP)
+	$(BIN)/pip install -q 'py-spy>=0.3'  # the [bench] extra: profiles with --profile
 	sh bench/run_all.sh --quick
 	$(BIN)/python bench/intake_cost.py
 	$(BIN)/python bench/conversation_mix.py

@@ -458,6 +458,7 @@ def run(
                     "-o",
                     profile,
                     "--nonblocking",
+                    "--subprocesses",
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
