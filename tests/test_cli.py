@@ -71,6 +71,12 @@ def test_run_refuses_a_broken_configuration(city: Path, tmp_path: Path) -> None:
     assert "subjet" in result.stderr and "refusing to start" in result.stderr
 
 
+def test_a_worker_refuses_an_unknown_loop(city: Path, tmp_path: Path) -> None:
+    result = _gateway("work", "--loops", "intake,outbx", cwd=city, database_url=f"sqlite:///{tmp_path}/x.db")
+    assert result.returncode == 1
+    assert "unknown loop(s) outbx" in result.stderr
+
+
 def test_unknown_setting_is_an_error(tmp_path: Path) -> None:
     settings = tmp_path / "gateway.toml"
     settings.write_text('databse_url = "sqlite:///x.db"\n')
