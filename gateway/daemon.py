@@ -145,6 +145,7 @@ class Daemon:
             lambda: live.current,
             settings.code_prefix,
             lease=timedelta(seconds=settings.intake_lease_seconds),
+            commit_after=timedelta(milliseconds=settings.intake_commit_ms),
         )
         self.outbox = OutboxWorker(
             db,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ class Intake:
         config: Callable[[], Config],
         code_prefix: str = "HEL",
         lease: timedelta = timedelta(seconds=60),
+        commit_after: timedelta = timedelta(milliseconds=10),
     ) -> None:
         self._db = db
         self._planner = planner
@@ -80,6 +82,7 @@ class Intake:
         self._prefix = code_prefix
         self._config = config
         self._lease = lease
+        self._commit_after = commit_after.total_seconds()
 
     async def run_once_async(self, limit: int = 64) -> int:
         """`run_once` off the event loop: parsing and the database are blocking work."""
@@ -96,23 +99,32 @@ class Intake:
                 parsed.append((receipt, self._normalise(receipt)))
             except Exception:  # a bug in the parser must park one message, not stop intake
                 parsed.append((receipt, traceback.format_exc(limit=8)))
-        try:
-            self._settle_all(parsed)
-        except Exception as exc:
-            # Something in the batch failed: roll it all back and settle one message at a time, each in a
-            # savepoint of its own, so that only the culprit is parked (or retried, or raised if the
-            # database itself is down). Savepoints cost two statements a message, so only here.
-            log.info("batch failed; settling one message at a time", error=f"{type(exc).__name__}: {exc}")
-            with self._db.write() as conn:
-                for receipt, msg in parsed:
-                    self._settle(conn, receipt, msg)
+        while parsed:
+            try:
+                parsed = self._settle_some(parsed)
+            except Exception as exc:
+                # Something in this transaction failed: it is rolled back; settle the rest one message at
+                # a time, each in a savepoint of its own, so that only the culprit is parked (or retried,
+                # or raised if the database itself is down). Savepoints cost two statements a message.
+                log.info("batch failed; settling one message at a time", error=f"{type(exc).__name__}: {exc}")
+                with self._db.write() as conn:
+                    for receipt, msg in parsed:
+                        self._settle(conn, receipt, msg)
+                break
         return len(batch)
 
-    def _settle_all(self, parsed: list[tuple[Receipt, InboundMessage | str]]) -> None:
-        """The fast path: the whole batch in one transaction without savepoints; raises on any failure."""
+    def _settle_some(
+        self, parsed: list[tuple[Receipt, InboundMessage | str]]
+    ) -> list[tuple[Receipt, InboundMessage | str]]:
+        """The fast path: settle messages in one transaction without savepoints, and commit once it has
+        been open `commit_after` (SQLite's writers take turns); return the messages left. Raises on any
+        failure, and then nothing of this transaction is kept."""
         done: list[tuple[int, Outcome, str]] = []
+        started = time.monotonic()
         with self._db.write() as conn:
             for receipt, msg in parsed:
+                if done and time.monotonic() - started > self._commit_after:
+                    break
                 now = self._clock()
                 if isinstance(msg, str):
                     raise ValueError("a message could not be normalised")
@@ -138,6 +150,7 @@ class Intake:
                 outcome=outcome.kind,
                 message_id=message_id,
             )
+        return parsed[len(done) :]
 
     def _normalise(self, receipt: Receipt) -> InboundMessage:
         return parse(

@@ -64,7 +64,10 @@ class Settings:
     # 0 runs everything in one process; of two or more, one delivers and fires deadlines, the rest take in
     workers: int = 2
     worker_niceness: int = 5  # added to the workers' nice value: accepting mail comes first on a busy CPU
-    intake_batch: int = 16  # receipts a round; also bounds how long intake holds SQLite's write lock
+    intake_batch: int = 16  # receipts a round: claimed and parsed together
+    # how long intake may hold a write transaction before it commits what it has settled and goes on in a
+    # new one: on SQLite, where writers take turns, this bounds how long a sender waits for its 250
+    intake_commit_ms: float = 10.0
     # how long a claimed receipt or outbox row belongs to one process before another may take it over
     intake_lease_seconds: float = 60.0
     outbox_lease_seconds: float = 300.0

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from gateway import intake as intake_module
+from gateway.daemon import Daemon
+from gateway.live_config import LiveConfig, read_config
 from gateway.mail import parse
 from gateway.model import InboundMessage
+from gateway.store import migrate
 from gateway.store import receipts as receipt_store
+from gateway.store.db import Database, make_engine
+from gateway.store.receipts import NewReceipt
 from gateway.store.tables import cases, receipts
-from tests.support.daemon import RunningDaemon, wait_for
+from tests.support.daemon import RunningDaemon, make_settings, wait_for
 from tests.support.mail import all_cases, count, events_of, make_mail, receipt_mail, send, settled
 
 
@@ -174,3 +182,63 @@ def test_a_poison_message_is_parked_alone_and_can_be_replayed(
     assert receipt_store.requeue_parked(gateway.db) == 1
     wait_for(lambda: count(gateway.db, cases) == 2, what="the replayed case")
     assert count(gateway.db, receipts, receipts.c.state == "parked") == 0
+
+
+@pytest.mark.parametrize(("commit_ms", "commits"), [(0.0, 5), (10_000.0, 3)])
+def test_intake_commits_when_its_transaction_has_been_open_long_enough(
+    tmp_path: Path,
+    database_url: str,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    commit_ms: float,
+    commits: int,
+) -> None:
+    """A round claims (a write and a read transaction) and parses five receipts. With no time allowed each
+    healthy message before the poison one is committed on its own, then the rest are settled one at a
+    time in one more transaction; with plenty of time the round's one transaction fails at the poison
+    message and only the fallback commits. Either way the poison message alone is parked and every
+    other one becomes its case."""
+    settings = make_settings(tmp_path, database_url, config_dir=config_dir, intake_commit_ms=commit_ms)
+    db = Database(make_engine(database_url))
+    migrate.upgrade(db)
+    worker = Daemon(settings, LiveConfig(settings, read_config(settings)), db, role="work")
+    mails = [
+        make_mail(sender=f"asukas{i}@example.fi", subject="POISON" if i == 2 else f"Kuoppa {i}")
+        for i in range(5)
+    ]
+    with db.write() as conn:
+        receipt_store.insert_receipts(
+            conn,
+            [
+                NewReceipt(
+                    "smtp",
+                    m.as_bytes(),
+                    str(m["From"].addresses[0].addr_spec),
+                    ("palaute@hel.example",),
+                    "127.0.0.1",
+                )
+                for m in mails
+            ],
+            datetime.now(UTC),
+        )
+
+    def fragile(raw: bytes, **kwargs: Any) -> InboundMessage:
+        if b"POISON" in raw:
+            raise ValueError("the parser choked")
+        return parse(raw, **kwargs)
+
+    monkeypatch.setattr(intake_module, "parse", fragile)
+    committed: list[object] = []
+
+    def on_commit(conn: object) -> None:
+        committed.append(conn)
+
+    event.listen(db.engine, "commit", on_commit)
+    try:
+        assert worker.intake.run_once(16) == 5
+        event.remove(db.engine, "commit", on_commit)
+        assert len(committed) == commits
+        assert count(db, receipts, receipts.c.state == "parked") == 1
+        assert count(db, cases) == 4
+    finally:
+        db.dispose()

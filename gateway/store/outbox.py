@@ -193,8 +193,11 @@ def claim_due(db: Database, owner: str, limit: int, now: datetime, lease: timede
     with db.write() as conn:
         order = (outbox.c.next_attempt_at, outbox.c.id)
         ids = lease_rows(conn, outbox, due, order, owner, limit, now + lease)
-        if not ids:
-            return []
+    if not ids:
+        return []
+    # The rows are ours now and their bodies never change: read them (megabytes with photos) after the
+    # commit, not while holding SQLite's write lock that senders' receipts wait for.
+    with db.read() as conn:
         rows = conn.execute(
             select(
                 outbox.c.id,

@@ -65,8 +65,9 @@ def claim_pending(db: Database, owner: str, limit: int, now: datetime, lease: ti
     )
     with db.write() as conn:
         ids = lease_rows(conn, receipts, claimable, (receipts.c.id,), owner, limit, now + lease)
-        if not ids:
-            return []
+    if not ids:
+        return []
+    with db.read() as conn:  # the raw mail after the commit, not under SQLite's write lock (see outbox)
         rows = conn.execute(
             select(
                 receipts.c.id,
