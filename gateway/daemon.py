@@ -187,7 +187,9 @@ class Daemon:
         self._reload_wanted = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self.pool = (
-            WorkerPool(settings.workers, settings_file, self.writer.committed, settings.worker_niceness)
+            WorkerPool(
+                settings.worker_processes, settings_file, self.writer.committed, settings.worker_niceness
+            )
             if role == "accept"
             else None
         )
@@ -348,7 +350,7 @@ async def serve(
     loops: frozenset[str] = ALL_LOOPS,
 ) -> int:
     """Open the database (migrating it when this process accepts mail), run until asked to stop."""
-    if role == "all" and settings.workers > 0:
+    if role == "all" and settings.worker_processes > 0:
         role = "accept"
     db = Database(make_engine(settings.database_url))
     try:

@@ -61,8 +61,9 @@ class Settings:
     mailboxes: tuple[MailboxSettings, ...] = ()
     # workers
     # processes that run intake, outbox and deadlines beside the one that accepts mail (gateway/workers.py);
-    # 0 runs everything in one process; of two or more, one delivers and fires deadlines, the rest take in
-    workers: int = 2
+    # 0 runs everything in one process; of two or more, one delivers and fires deadlines, the rest take in;
+    # -1 (the default) is what measured best on two cores: 2 on SQLite, 3 on PostgreSQL (bench/RESULTS.md)
+    workers: int = -1
     worker_niceness: int = 5  # added to the workers' nice value: accepting mail comes first on a busy CPU
     intake_batch: int = 16  # receipts a round: claimed and parsed together
     # how long intake may hold a write transaction before it commits what it has settled and goes on in a
@@ -83,6 +84,14 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def worker_processes(self) -> int:
+        """How many worker processes to run: `workers`, or for -1 the measured best for the database.
+        SQLite's writers take turns, so a second intake process adds nothing there; PostgreSQL's do not."""
+        if self.workers >= 0:
+            return self.workers
+        return 2 if self.is_sqlite else 3
 
     def path(self, name: str) -> Path:
         """A configuration file's path inside config_dir."""
@@ -143,4 +152,7 @@ def load_settings(file: Path | None = None, environ: Mapping[str, str] | None = 
                     raise SettingsError(f"{var}: not JSON: {exc}") from None
                 continue
             values[name] = _convert(var, kind, env[var])
-    return dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]
+    settings = dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]
+    if settings.workers < -1:
+        raise SettingsError(f"workers: {settings.workers} is not -1 (automatic), 0 or a number of processes")
+    return settings
