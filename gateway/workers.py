@@ -34,7 +34,10 @@ def _child_setup(niceness: int) -> Callable[[], None]:
         the work waits safely in the database, a sender waiting for its 250 does not."""
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         if niceness > 0:
-            os.nice(niceness)
+            # A sandbox may forbid it (systemd's @resources filter): then the worker runs at the
+            # parent's priority rather than not at all.
+            with contextlib.suppress(OSError):
+                os.nice(niceness)
 
     return setup
 
