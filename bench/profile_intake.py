@@ -12,15 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import os
 import pstats
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from smtp_throughput import config_dir, load_corpus
+from smtp_throughput import load_corpus
+from worker_env import worker
 
 
 def main() -> None:
@@ -28,38 +27,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--top", type=int, default=30)
     a = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="prof_intake_"))
-    cfg, _ = config_dir()
-    os.environ.update(
-        GATEWAY_DATABASE_URL=f"sqlite:///{work}/gw.db",
-        GATEWAY_CONFIG_DIR=str(cfg),
-        GATEWAY_OUTBOX_MAILDIR=str(work / "outbox"),
-        GATEWAY_LOG_LEVEL="WARNING",
-        GATEWAY_NOTICES_PER_RECIPIENT_PER_HOUR="1000000",
-    )
-    from gateway.cli import _load_live
-    from gateway.daemon import Daemon
-    from gateway.live_config import LiveConfig
-    from gateway.logs import configure_logging
-    from gateway.settings import load_settings
-    from gateway.store import migrate
-    from gateway.store.db import Database, make_engine
-    from gateway.store.receipts import NewReceipt, insert_receipts
-
-    settings = load_settings()
-    configure_logging("WARNING", "json")
-    db = Database(make_engine(settings.database_url))
-    migrate.upgrade(db)
+    w = worker(None, "prof_intake_")
     corpus = load_corpus(5000)[: a.n]
-    with db.write() as conn:
-        insert_receipts(
-            conn,
-            [NewReceipt("smtp", raw, s, ("palaute@hel.example",), "127.0.0.1") for s, raw in corpus],
-            __import__("datetime").datetime.now(__import__("datetime").UTC),
-        )
+    w.commit([(sender, raw, "palaute@hel.example") for sender, raw in corpus])
+    work = Path(w.settings.outbox_maildir).parent
 
     async def go() -> tuple[float, float, float, float]:
-        d = Daemon(settings, LiveConfig(settings, _load_live(settings)), db)
+        d = w.daemon
         prof = cProfile.Profile()
         c0, t0 = time.process_time(), time.perf_counter()
         prof.enable()
