@@ -9,7 +9,13 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from gateway.notifier.transports import BatchTransport, PermanentFailure, TemporaryFailure, Transport
+from gateway.notifier.transports import (
+    BatchTransport,
+    DeliveryError,
+    PermanentFailure,
+    TemporaryFailure,
+    Transport,
+)
 from gateway.store import outbox
 from gateway.store.db import Database
 from gateway.store.outbox import Claimed
@@ -98,7 +104,8 @@ class OutboxWorker:
         return [results[item.id] for item in claimed]
 
     @staticmethod
-    def _result(item: Claimed, error: Exception | None) -> tuple[str, bool] | None:
+    def _result(item: Claimed, error: DeliveryError | None) -> tuple[str, bool] | None:
+        """What one delivery came to: None when delivered (and logged), else (reason, permanent)."""
         if error is None:
             log.info("delivered", outbox_id=item.id, kind=item.kind, transport=item.transport)
             return None
@@ -108,16 +115,13 @@ class OutboxWorker:
         """None when delivered, else (reason, permanent)."""
         transport = self._transports.get(item.transport)
         if transport is None:
-            return f"no transport {item.transport!r} configured", True
+            return self._result(item, PermanentFailure(f"no transport {item.transport!r} configured"))
         async with self._slots:
             try:
                 await transport.deliver(item)
-            except PermanentFailure as exc:
-                return str(exc), True
-            except TemporaryFailure as exc:
-                return str(exc), False
+            except DeliveryError as exc:
+                return self._result(item, exc)
             except Exception as exc:  # a transport bug: retry, then park; never kill the worker
                 log.exception("transport failed unexpectedly", outbox_id=item.id)
-                return f"{type(exc).__name__}: {exc}", False
-        log.info("delivered", outbox_id=item.id, kind=item.kind, transport=item.transport)
-        return None
+                return self._result(item, TemporaryFailure(f"{type(exc).__name__}: {exc}"))
+        return self._result(item, None)

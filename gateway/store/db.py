@@ -49,7 +49,8 @@ def _configure_sqlite(engine: Engine) -> None:
         # SQLite's busy handler sleeps in growing steps, up to 100 ms, while another process writes: two
         # workers waiting for each other lost most of their time asleep. Ask for the lock with no busy
         # timeout and retry every few milliseconds instead (the receipt writer, whom senders wait for,
-        # more often); after BUSY_TIMEOUT_MS, one last BEGIN with the busy timeout raises as before.
+        # more often). Past the patience (BUSY_TIMEOUT_MS unless the connection says otherwise) one last
+        # BEGIN raises SQLAlchemy's OperationalError, which write() turns into a StorageError (a 451).
         raw = conn.connection.dbapi_connection
         assert raw is not None
         poll = EAGER_POLL_S if options.get("eager", False) else WRITER_POLL_S
