@@ -112,6 +112,12 @@ def test_sigterm_finishes_what_is_in_hand_and_exits_0(
     assert not _listening_after_exit(daemon.port)
 
 
+def _nice(pid: int) -> int:
+    """A process's nice value, from /proc (field 19 of stat, counted after the parenthesised name)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
 def _listening_after_exit(port: int) -> bool:
     from tests.support.process import listening
 
@@ -126,6 +132,11 @@ def test_logs_are_json_lines_with_the_case_code(
     with smtplib.SMTP("127.0.0.1", daemon.port) as client:
         client.send_message(make_mail())
     wait_for(lambda: receipt_mail(tmp_path / "outbox"), what="the receipt")
+    # The workers run at a lower priority than the process that accepts mail (worker_niceness = 5).
+    running = [json.loads(line) for line in daemon.log.read_text().splitlines() if line.strip()]
+    pids = [e["pid"] for e in running if e["event"] == "worker started"]
+    assert daemon.proc is not None and pids
+    assert all(_nice(pid) == _nice(daemon.proc.pid) + 5 for pid in pids)
     daemon.signal(signal.SIGTERM)
     assert daemon.wait() == 0
     lines = [json.loads(line) for line in daemon.log.read_text().splitlines() if line.strip()]
