@@ -47,7 +47,9 @@ _QUOTED = re.compile(r"^\s*>")
 
 def strip_reply(text: str) -> str:
     """Return only what the sender newly wrote in *text*: no quotes, no quote header, no signature."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    # str.splitlines: every line boundary Python knows (also \x1c-\x1e, \x85, U+2028), so that a quote
+    # after one of them is seen as the quoted line it is wherever the text is split into lines later.
+    lines = text.splitlines()
     kept = lines[: _cut(lines)]
     kept = [line.rstrip() for line in kept if not _QUOTED.match(line)]
     while kept and (not kept[-1].strip() or _RULE.match(kept[-1])):
