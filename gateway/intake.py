@@ -245,7 +245,8 @@ class Intake:
             reopened = case.status in (CaseStatus.ANSWERED, CaseStatus.CLOSED, CaseStatus.WAITING)
             new_status = CaseStatus.ROUTED if reopened and case.department else case.status
             case_store.update_case(conn, case.id, status=str(new_status), updated_at=now)
-            plan_deadlines(conn, case.id, now, self._config())  # a reopened case's clock restarts
+            if new_status != case.status:  # a reopened case's clock restarts; an open one's runs on
+                plan_deadlines(conn, case.id, now, self._config())
             self._planner.plan_follow_up(conn, case, text, msg.attachments, event_id, now)
             return str(kind)
         data: dict[str, object] = {"kind": str(kind), "subject": msg.subject, "why": why}

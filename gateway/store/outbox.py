@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Insert, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Insert,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.store.db import Database
@@ -77,10 +91,18 @@ AUTOMATIC_KINDS = ("receipt", "how-to-answer", "reroute-refused", "interim")
 CONVERSATION_KINDS = ("answer", "follow-up")
 
 
+def _one_of(kinds: tuple[str, ...]) -> ColumnElement[bool]:
+    """`outbox.kind IN ('a', 'b')` written into the statement: a list of bound values is expanded anew at
+    every execution (15 µs of a 40 µs count, bench/RESULTS.md). Only our own kind names go in."""
+    assert all(KIND.fullmatch(kind) for kind in kinds), kinds
+    return outbox.c.kind.in_([literal_column(f"'{kind}'") for kind in kinds])
+
+
+KIND = re.compile(r"[a-z][a-z-]*")
 _AUTOMATIC = (
     select(func.count())
     .select_from(outbox)
-    .where(outbox.c.kind.in_(AUTOMATIC_KINDS), outbox.c.created_at >= bindparam("since"))
+    .where(_one_of(AUTOMATIC_KINDS), outbox.c.created_at >= bindparam("since"))
 )
 _AUTOMATIC_TO = _AUTOMATIC.where(outbox.c.recipient == bindparam("recipient"))
 _AUTOMATIC_ON_CASE = _AUTOMATIC.where(outbox.c.case_id == bindparam("case_id"))
@@ -88,26 +110,30 @@ _CONVERSATION_ON_CASE = (
     select(func.count())
     .select_from(outbox)
     .where(
-        outbox.c.kind.in_(CONVERSATION_KINDS),
+        _one_of(CONVERSATION_KINDS),
         outbox.c.case_id == bindparam("case_id"),
         outbox.c.created_at >= bindparam("since"),
     )
 )
-_RECIPIENTS_OF = (
-    select(outbox.c.recipient)
-    .where(outbox.c.case_id == bindparam("case_id"), outbox.c.kind.in_(bindparam("kinds", expanding=True)))
-    .distinct()
-)
-_LATEST = (
-    select(outbox.c.message_id)
-    .where(
-        outbox.c.case_id == bindparam("case_id"),
-        outbox.c.kind.in_(bindparam("kinds", expanding=True)),
-        outbox.c.message_id.is_not(None),
+
+
+@functools.cache
+def _recipients_of(kinds: tuple[str, ...]) -> Select[str]:
+    return (
+        select(outbox.c.recipient).where(outbox.c.case_id == bindparam("case_id"), _one_of(kinds)).distinct()
     )
-    .order_by(outbox.c.id.desc())
-    .limit(1)
-)
+
+
+@functools.cache
+def _latest(kinds: tuple[str, ...]) -> Select[str | None]:
+    return (
+        select(outbox.c.message_id)
+        .where(outbox.c.case_id == bindparam("case_id"), _one_of(kinds), outbox.c.message_id.is_not(None))
+        .order_by(outbox.c.id.desc())
+        .limit(1)
+    )
+
+
 _UNREACHABLE = (
     select(outbox.c.id)
     .where(
@@ -134,29 +160,31 @@ def count_conversation_on_case(conn: Connection, case_id: int, since: datetime) 
     return int(conn.execute(_CONVERSATION_ON_CASE, {"case_id": case_id, "since": since}).scalar_one())
 
 
-_LATEST_RECIPIENT = (
-    select(outbox.c.recipient)
-    .where(outbox.c.case_id == bindparam("case_id"), outbox.c.kind.in_(bindparam("kinds", expanding=True)))
-    .order_by(outbox.c.id.desc())
-    .limit(1)
-)
+@functools.cache
+def _latest_recipient(kinds: tuple[str, ...]) -> Select[str]:
+    return (
+        select(outbox.c.recipient)
+        .where(outbox.c.case_id == bindparam("case_id"), _one_of(kinds))
+        .order_by(outbox.c.id.desc())
+        .limit(1)
+    )
 
 
 def latest_recipient(conn: Connection, case_id: int, kinds: tuple[str, ...]) -> str | None:
     """Who the newest mail of *kinds* on a case went to."""
-    found = conn.execute(_LATEST_RECIPIENT, {"case_id": case_id, "kinds": list(kinds)}).scalar_one_or_none()
+    found = conn.execute(_latest_recipient(kinds), {"case_id": case_id}).scalar_one_or_none()
     return found.lower() if found else None
 
 
 def recipients_of(conn: Connection, case_id: int, kinds: tuple[str, ...]) -> frozenset[str]:
     """Everyone a case's mail of *kinds* went to: for hand-overs, the people who may answer it."""
-    rows = conn.execute(_RECIPIENTS_OF, {"case_id": case_id, "kinds": list(kinds)}).scalars()
+    rows = conn.execute(_recipients_of(kinds), {"case_id": case_id}).scalars()
     return frozenset(r.lower() for r in rows)
 
 
 def latest_message_id(conn: Connection, case_id: int, kinds: tuple[str, ...]) -> str | None:
     """The Message-ID of the newest mail of *kinds* on a case: what a later mail threads to."""
-    return conn.execute(_LATEST, {"case_id": case_id, "kinds": list(kinds)}).scalar_one_or_none()
+    return conn.execute(_latest(kinds), {"case_id": case_id}).scalar_one_or_none()
 
 
 def mark_bounced(
