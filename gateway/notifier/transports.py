@@ -42,9 +42,12 @@ class MaildirTransport:
     """Writes each message into a maildir's new/ folder, exactly once.
 
     The file name comes from the outbox row, so a retry after a crash between writing and recording
-    finds the file already there instead of delivering a second copy. A batch is written in one thread:
-    each file is fsynced before its rename into new/, and new/ itself once after the batch, before the
-    outbox records anything as sent.
+    finds the file already there instead of delivering a second copy. A batch is written in one thread,
+    in three steps: every file is written into tmp/, then every file is fsynced, then each is renamed into
+    new/, and new/ itself is fsynced, before the outbox records anything as sent. Each file is durable
+    before its rename, as before; but on ext4 the first fsync commits the journal for the whole batch and
+    the others find nothing left to do: 0.22 ms a file against 1.2 ms when each file was written and
+    fsynced in turn (bench/RESULTS.md).
     """
 
     def __init__(self, root: Path) -> None:
@@ -63,15 +66,38 @@ class MaildirTransport:
         return await asyncio.to_thread(self._write_all, items)
 
     def _write_all(self, items: Sequence[Claimed]) -> list[DeliveryError | None]:
-        results: list[DeliveryError | None] = []
-        for item in items:
-            try:
-                self._write(item)
-            except OSError as exc:
-                results.append(TemporaryFailure(f"maildir {self.root}: {exc}"))
-            else:
-                results.append(None)
-        if any(r is None for r in results):
+        results: list[DeliveryError | None] = [None] * len(items)
+        written: list[tuple[int, int, str, str]] = []  # (index, fd, tmp path, final path)
+
+        def failed(index: int, exc: OSError) -> None:
+            results[index] = TemporaryFailure(f"maildir {self.root}: {exc}")
+
+        try:
+            for index, item in enumerate(items):
+                try:
+                    opened = self._open_written(item)
+                except OSError as exc:
+                    failed(index, exc)
+                else:
+                    if opened is not None:
+                        written.append((index, *opened))
+            for index, fd, _, _ in written:
+                try:
+                    os.fsync(fd)
+                except OSError as exc:
+                    failed(index, exc)
+        finally:
+            for _, fd, _, _ in written:
+                os.close(fd)
+        renamed = False
+        for index, _, tmp, final in written:
+            if results[index] is None:
+                try:
+                    os.rename(tmp, final)
+                    renamed = True
+                except OSError as exc:
+                    failed(index, exc)
+        if renamed:
             try:
                 dir_fd = os.open(self.root / "new", os.O_RDONLY)
                 try:
@@ -82,12 +108,13 @@ class MaildirTransport:
                 return [TemporaryFailure(f"maildir {self.root}: {exc}")] * len(items)
         return results
 
-    def _write(self, item: Claimed) -> None:
+    def _open_written(self, item: Claimed) -> tuple[int, str, str] | None:
+        """Write *item* into tmp/ and return (open fd, tmp path, final path); None if already delivered."""
         digest = hashlib.sha256((item.message_id or str(item.id)).encode()).hexdigest()[:16]
         name = f"{item.id:012d}.{digest}.{self._host}"
         final = os.path.join(self.root, "new", name)
         if os.path.exists(final) or os.path.exists(os.path.join(self.root, "cur", f"{name}:2,")):
-            return
+            return None
         tmp = os.path.join(self.root, "tmp", name)
         envelope = f"X-Envelope-From: <{item.mail_from}>\nX-Envelope-To: <{item.recipient}>\n".encode()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
@@ -95,10 +122,10 @@ class MaildirTransport:
             data = memoryview(envelope + item.body)
             while data:
                 data = data[os.write(fd, data) :]
-            os.fsync(fd)
-        finally:
+        except OSError:
             os.close(fd)
-        os.rename(tmp, final)
+            raise
+        return fd, tmp, final
 
 
 class SmtpRelayTransport:
