@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    insert,
     literal_column,
     or_,
     select,
@@ -24,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.store.db import Database
 from gateway.store.leases import lease_rows
-from gateway.store.tables import outbox
+from gateway.store.tables import outbox, outbox_bodies
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,9 @@ _ENQUEUE: dict[str, Insert] = {
 }
 
 
+_INSERT_BODY = insert(outbox_bodies)
+
+
 def enqueue(conn: Connection, item: OutboundItem, now: datetime) -> bool:
     """Queue *item* unless its dedupe key is queued already. True when it was new."""
     values = {
@@ -75,14 +79,17 @@ def enqueue(conn: Connection, item: OutboundItem, now: datetime) -> bool:
         "recipient": item.recipient,
         "mail_from": item.mail_from,
         "message_id": item.message_id,
-        "body": item.body,
         "state": "pending",
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
     }
     # RETURNING, not rowcount: psycopg reports no reliable rowcount for ON CONFLICT DO NOTHING.
-    return conn.execute(_ENQUEUE[conn.dialect.name], values).first() is not None
+    row = conn.execute(_ENQUEUE[conn.dialect.name], values).first()
+    if row is None:
+        return False
+    conn.execute(_INSERT_BODY, {"outbox_id": row.id, "body": item.body})
+    return True
 
 
 AUTOMATIC_KINDS = ("receipt", "how-to-answer", "reroute-refused", "interim")
@@ -234,10 +241,11 @@ def claim_due(db: Database, owner: str, limit: int, now: datetime, lease: timede
                 outbox.c.recipient,
                 outbox.c.mail_from,
                 outbox.c.message_id,
-                outbox.c.body,
+                outbox_bodies.c.body,
                 outbox.c.attempts,
                 outbox.c.case_id,
             )
+            .join(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
             .where(outbox.c.id.in_(ids))
             .order_by(outbox.c.id)
         ).all()

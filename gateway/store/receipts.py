@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from gateway.store.db import Database
 from gateway.store.leases import lease_rows
-from gateway.store.tables import receipts
+from gateway.store.tables import receipt_bodies, receipts
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,6 @@ def insert_receipts(conn: Connection, items: list[NewReceipt], now: datetime) ->
             "mail_from": item.mail_from,
             "rcpt_tos": list(item.rcpt_tos),
             "peer": item.peer,
-            "raw": item.raw,
             "sha256": hashlib.sha256(item.raw).hexdigest(),
             "state": "pending",
             "attempts": 0,
@@ -50,7 +49,10 @@ def insert_receipts(conn: Connection, items: list[NewReceipt], now: datetime) ->
         for item in items
     ]
     result = conn.execute(insert(receipts).returning(receipts.c.id, sort_by_parameter_order=True), rows)
-    return [int(i) for i in result.scalars()]
+    ids = [int(i) for i in result.scalars()]
+    bodies = [{"receipt_id": i, "raw": item.raw} for i, item in zip(ids, items, strict=True)]
+    conn.execute(insert(receipt_bodies), bodies)
+    return ids
 
 
 def claim_pending(db: Database, owner: str, limit: int, now: datetime, lease: timedelta) -> list[Receipt]:
@@ -72,12 +74,13 @@ def claim_pending(db: Database, owner: str, limit: int, now: datetime, lease: ti
             select(
                 receipts.c.id,
                 receipts.c.channel,
-                receipts.c.raw,
+                receipt_bodies.c.raw,
                 receipts.c.mail_from,
                 receipts.c.rcpt_tos,
                 receipts.c.attempts,
                 receipts.c.received_at,
             )
+            .join(receipt_bodies, receipt_bodies.c.receipt_id == receipts.c.id)
             .where(receipts.c.id.in_(ids))
             .order_by(receipts.c.id)
         ).all()

@@ -42,7 +42,6 @@ receipts = Table(
     Column("mail_from", Text, nullable=True),  # SMTP reverse-path, "" for <>
     Column("rcpt_tos", JSON, nullable=False),
     Column("peer", String(64), nullable=False, default=""),
-    Column("raw", LargeBinary, nullable=False),
     Column("sha256", String(64), nullable=False),
     # pending -> done | parked ; parked receipts wait for `gateway reprocess`
     Column("state", String(16), nullable=False, default="pending"),
@@ -56,6 +55,16 @@ receipts = Table(
     Column("processed_at", UTCDateTime(), nullable=True),
     Index("ix_receipts_state_id", "state", "id"),
     Index("ix_receipts_sha256", "sha256"),
+)
+
+# Message bytes live in tables of their own, written once and never updated. In the same row as the state,
+# every lease and every state change rewrote the whole message: SQLite rewrites a row's overflow pages when
+# any column changes, 17 KB of WAL for a 1-byte update of an 8 KB row (docs/decisions/0010-bodies-apart.md).
+receipt_bodies = Table(
+    "receipt_bodies",
+    metadata,
+    Column("receipt_id", Id, ForeignKey("receipts.id", ondelete="CASCADE"), primary_key=True),
+    Column("raw", LargeBinary, nullable=False),
 )
 
 cases = Table(
@@ -133,7 +142,6 @@ outbox = Table(
     Column("recipient", Text, nullable=False),  # an address, or a URL for webhooks
     Column("mail_from", Text, nullable=False, default=""),  # envelope sender, "" for <>
     Column("message_id", Text, nullable=True),
-    Column("body", LargeBinary, nullable=False),  # the whole RFC 5322 message, or the JSON document
     Column("state", String(16), nullable=False, default="pending"),  # pending | sent | parked
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
@@ -145,6 +153,13 @@ outbox = Table(
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
     Index("ix_outbox_recipient_kind_created_at", "recipient", "kind", "created_at"),
     Index("ix_outbox_case_id_kind", "case_id", "kind"),
+)
+
+outbox_bodies = Table(
+    "outbox_bodies",
+    metadata,
+    Column("outbox_id", Id, ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True),
+    Column("body", LargeBinary, nullable=False),  # the whole RFC 5322 message, or the JSON document
 )
 
 # One row per IMAP mailbox: where reading got to, and which process may read it (issue 4). The lease keeps

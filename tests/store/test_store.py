@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from gateway.errors import StorageError
 from gateway.store import migrate, outbox, receipts
@@ -31,6 +31,43 @@ def test_migrations_create_every_table_and_downgrade_to_nothing(database_url: st
         migrate.downgrade(db, "base")
         assert migrate.current_revision(db) is None
         assert not set(metadata.tables) & set(inspect(db.engine).get_table_names())
+    finally:
+        db.dispose()
+
+
+def test_moving_message_bytes_apart_keeps_every_message_both_ways(database_url: str) -> None:
+    """Migration 0005 moves receipts' and outbox rows' bytes into tables of their own, and back."""
+    db = Database(make_engine(database_url))
+    try:
+        migrate.upgrade(db, "0004")
+        with db.write() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO receipts (channel, received_at, mail_from, rcpt_tos, peer, raw, sha256,"
+                    " state, attempts) VALUES ('smtp', :now, 'a@b', '[\"p@h\"]', '', :raw, 'x', 'pending', 0)"
+                ),
+                {"now": NOW.replace(tzinfo=None), "raw": b"Subject: kept\r\n\r\nbody"},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (dedupe_key, kind, transport, recipient, mail_from, body, state,"
+                    " attempts, next_attempt_at, created_at) VALUES ('k', 'receipt', 'mail', 'r@x', '',"
+                    " :body, 'pending', 0, :now, :now)"
+                ),
+                {"now": NOW.replace(tzinfo=None), "body": b"queued mail"},
+            )
+        migrate.upgrade(db)
+        [receipt] = receipts.claim_pending(db, "me", 10, NOW, timedelta(minutes=1))
+        assert receipt.raw == b"Subject: kept\r\n\r\nbody"
+        [queued] = outbox.claim_due(db, "me", 10, NOW, timedelta(minutes=1))
+        assert queued.body == b"queued mail"
+        columns = {c["name"] for c in inspect(db.engine).get_columns("receipts")}
+        assert "raw" not in columns
+        migrate.downgrade(db, "0004")
+        with db.read() as conn:
+            assert conn.execute(text("SELECT raw FROM receipts")).scalar_one() == receipt.raw
+            assert conn.execute(text("SELECT body FROM outbox")).scalar_one() == b"queued mail"
+        assert "receipt_bodies" not in inspect(db.engine).get_table_names()
     finally:
         db.dispose()
 
