@@ -29,6 +29,7 @@ from gateway.notifier.plan import Planner
 from gateway.notifier.templates import Templates
 from gateway.notifier.transports import MaildirTransport, SmtpRelayTransport, Transport
 from gateway.notifier.webhook import WebhookTransport
+from gateway.parsers import ParserPool
 from gateway.rules import CaseFields, route
 from gateway.settings import Settings
 from gateway.staff import StaffDesk
@@ -146,6 +147,7 @@ class Daemon:
             settings.code_prefix,
             lease=timedelta(seconds=settings.intake_lease_seconds),
             commit_after=timedelta(milliseconds=settings.intake_commit_ms),
+            parsers=ParserPool(settings.intake_parsers, settings.code_prefix),
         )
         self.outbox = OutboxWorker(
             db,
@@ -231,6 +233,7 @@ class Daemon:
             if install_signals:
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                     loop.remove_signal_handler(sig)
+            await asyncio.to_thread(self.intake.close)
         log.info("gateway stopped")
         return 0
 

@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from gateway.casework import decision_columns, decision_json
 from gateway.classify import Classifier
-from gateway.mail import parse
 from gateway.model import CaseStatus, Decision, EventKind, InboundMessage, MessageKind
 from gateway.notifier.compose import is_our_loop_marker
 from gateway.notifier.deadlines import plan_deadlines
 from gateway.notifier.plan import HANDOVER_KINDS, Planner
+from gateway.parsers import ParserPool
 from gateway.rules import Config
 from gateway.staff import StaffDesk
 from gateway.store import cases as case_store
@@ -71,6 +71,7 @@ class Intake:
         code_prefix: str = "HEL",
         lease: timedelta = timedelta(seconds=60),
         commit_after: timedelta = timedelta(milliseconds=10),
+        parsers: ParserPool | None = None,
     ) -> None:
         self._db = db
         self._planner = planner
@@ -83,6 +84,7 @@ class Intake:
         self._config = config
         self._lease = lease
         self._commit_after = commit_after.total_seconds()
+        self._parsers = parsers or ParserPool(0, code_prefix)
 
     async def run_once_async(self, limit: int = 64) -> int:
         """`run_once` off the event loop: parsing and the database are blocking work."""
@@ -93,38 +95,50 @@ class Intake:
         batch = receipt_store.claim_pending(self._db, self._owner, limit, self._clock(), self._lease)
         if not batch:
             return 0
+        # Parsed outside any transaction, the slow part; with parser processes, the next chunks are parsed
+        # there while this thread settles the first ones.
+        stream = self._parsers.parse(batch)
         parsed: list[tuple[Receipt, InboundMessage | str]] = []
-        for receipt in batch:  # parse outside any transaction: it is the slow part
+        while parsed or (parsed := stream.wait()):
             try:
-                parsed.append((receipt, self._normalise(receipt)))
-            except Exception:  # a bug in the parser must park one message, not stop intake
-                parsed.append((receipt, traceback.format_exc(limit=8)))
-        while parsed:
-            try:
-                parsed = self._settle_some(parsed)
+                parsed = self._settle_some(parsed, stream.ready)
             except Exception as exc:
-                # Something in this transaction failed: it is rolled back; settle the rest one message at
-                # a time, each in a savepoint of its own, so that only the culprit is parked (or retried,
-                # or raised if the database itself is down). Savepoints cost two statements a message.
+                # Something in this transaction failed: it is rolled back; settle its messages one at a
+                # time, each in a savepoint of its own, so that only the culprit is parked (or retried, or
+                # raised if the database itself is down). Savepoints cost two statements a message.
                 log.info("batch failed; settling one message at a time", error=f"{type(exc).__name__}: {exc}")
                 with self._db.write() as conn:
                     for receipt, msg in parsed:
                         self._settle(conn, receipt, msg)
-                break
+                parsed = []
         return len(batch)
 
+    def close(self) -> None:
+        """Stop the parser processes."""
+        self._parsers.close()
+
     def _settle_some(
-        self, parsed: list[tuple[Receipt, InboundMessage | str]]
+        self,
+        parsed: list[tuple[Receipt, InboundMessage | str]],
+        more: Callable[[], list[tuple[Receipt, InboundMessage | str]]],
     ) -> list[tuple[Receipt, InboundMessage | str]]:
-        """The fast path: settle messages in one transaction without savepoints, and commit once it has
-        been open `commit_after` (SQLite's writers take turns); return the messages left. Raises on any
-        failure, and then nothing of this transaction is kept."""
+        """The fast path: settle messages in one transaction without savepoints, taking in those parsed
+        meanwhile (*more* never waits), and commit once it has been open `commit_after` (SQLite's writers
+        take turns) or nothing is left to settle; return the messages left. Raises on any failure, and then
+        nothing of this transaction is kept, and *parsed* holds every message it took."""
         done: list[tuple[int, Outcome, str]] = []
         started = time.monotonic()
         with self._db.write() as conn:
-            for receipt, msg in parsed:
-                if done and time.monotonic() - started > self._commit_after:
+            while True:
+                if len(done) == len(parsed):
+                    if time.monotonic() - started > self._commit_after:
+                        break
+                    parsed.extend(more())
+                    if len(done) == len(parsed):
+                        break
+                elif done and time.monotonic() - started > self._commit_after:
                     break
+                receipt, msg = parsed[len(done)]
                 now = self._clock()
                 if isinstance(msg, str):
                     raise ValueError("a message could not be normalised")
@@ -151,14 +165,6 @@ class Intake:
                 message_id=message_id,
             )
         return parsed[len(done) :]
-
-    def _normalise(self, receipt: Receipt) -> InboundMessage:
-        return parse(
-            receipt.raw,
-            envelope_rcpts=receipt.rcpt_tos,
-            mail_from=receipt.mail_from,
-            code_prefix=self._prefix,
-        )
 
     def _settle(self, conn: Connection, receipt: Receipt, msg: InboundMessage | str) -> None:
         now = self._clock()

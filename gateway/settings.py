@@ -66,6 +66,9 @@ class Settings:
     workers: int = -1
     worker_niceness: int = 5  # added to the workers' nice value: accepting mail comes first on a busy CPU
     intake_batch: int = 16  # receipts a round: claimed and parsed together
+    # processes that parse receipts for each intake process, so that it settles one chunk in the database
+    # while they parse the next on another core; 0 parses in the intake process itself
+    intake_parsers: int = 1
     # how long intake may hold a write transaction before it commits what it has settled and goes on in a
     # new one: on SQLite, where writers take turns, this bounds how long a sender waits for its 250
     intake_commit_ms: float = 10.0
@@ -153,6 +156,8 @@ def load_settings(file: Path | None = None, environ: Mapping[str, str] | None = 
                 continue
             values[name] = _convert(var, kind, env[var])
     settings = dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]
+    if settings.intake_parsers < 0:
+        raise SettingsError(f"intake_parsers: {settings.intake_parsers} is not 0 or a number of processes")
     if settings.workers < -1:
         raise SettingsError(f"workers: {settings.workers} is not -1 (automatic), 0 or a number of processes")
     return settings

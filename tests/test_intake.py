@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from gateway import intake as intake_module
+from gateway import parsers as parsers_module
 from gateway.daemon import Daemon
 from gateway.live_config import LiveConfig, read_config
 from gateway.mail import parse
@@ -169,7 +169,7 @@ def test_a_poison_message_is_parked_alone_and_can_be_replayed(
             raise ValueError("the parser choked")
         return parse(raw, **kwargs)
 
-    monkeypatch.setattr(intake_module, "parse", fragile)
+    monkeypatch.setattr(parsers_module, "parse", fragile)
     send(gateway.port, make_mail(subject="POISON"))
     send(gateway.port, make_mail(subject="Kuoppa", sender="liisa@example.fi"))
     wait_for(
@@ -227,7 +227,7 @@ def test_intake_commits_when_its_transaction_has_been_open_long_enough(
             raise ValueError("the parser choked")
         return parse(raw, **kwargs)
 
-    monkeypatch.setattr(intake_module, "parse", fragile)
+    monkeypatch.setattr(parsers_module, "parse", fragile)
     committed: list[object] = []
 
     def on_commit(conn: object) -> None:

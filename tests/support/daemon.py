@@ -84,6 +84,9 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         poll_interval=0.05,
         log_format="console",
         reply_secret="test-secret",
+        # In-process test daemons parse in their intake thread: tests can patch the parser, and no test
+        # waits for a parser process to start. tests/test_parsers.py and the process tests run them.
+        intake_parsers=0,
     )
     return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
 
