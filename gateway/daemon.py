@@ -310,7 +310,10 @@ class Daemon:
         while not self._drained.is_set():
             self._outbox_wake.clear()
             count = await self._guarded("outbox", self.outbox.run_once)
-            if not count:
+            # Straight on only after a full batch: a batch of a few mails costs the same four fsyncs (claim,
+            # files, folder, results) as a full one, and at 200 mails a second the outbox process spent
+            # 2 ms of CPU a message mostly in the kernel. A mail waits at most `idle` longer.
+            if count < self.outbox.batch:
                 await _wait_any((self._outbox_wake, self._drained), idle)
         # Deliver what the last batches owe; a failing relay reschedules its rows, so this ends.
         while await self._guarded("outbox", self.outbox.run_once):

@@ -50,6 +50,11 @@ class OutboxWorker:
         self._lease = lease
         self._slots = asyncio.Semaphore(concurrency)
 
+    @property
+    def batch(self) -> int:
+        """The most messages a round claims."""
+        return self._batch
+
     async def run_once(self) -> int:
         """Deliver one batch of due messages; return how many were claimed."""
         claimed = await asyncio.to_thread(
