@@ -206,6 +206,8 @@ class Daemon:
         if self.accepts:
             self.writer.start()
             await self.smtp.start()
+        if "intake" in self.loops:
+            self.intake.start()
         self.ready.set()
         port = self.smtp.port if self.accepts else None
         log.info(

@@ -113,6 +113,10 @@ class Intake:
                 parsed = []
         return len(batch)
 
+    def start(self) -> None:
+        """Start the parser processes (they would start with the first round otherwise)."""
+        self._parsers.start()
+
     def close(self) -> None:
         """Stop the parser processes."""
         self._parsers.close()

@@ -60,6 +60,13 @@ class ParserPool:
         self._function = function
         self._pool: ProcessPoolExecutor | None = None
 
+    def start(self) -> None:
+        """Start the parser processes now, not at the first round: starting one (spawn, imports, the
+        language models) takes a CPU second that the first mails should not wait for."""
+        pool = self._ensure_pool()
+        if pool is not None:
+            pool.submit(_warm_up)  # a process pool starts its processes when work comes
+
     def parse(self, receipts: Sequence[Receipt]) -> ParsedStream:
         """Start parsing *receipts*; what comes back is taken from the stream, in order."""
         pool = self._ensure_pool()
