@@ -20,7 +20,7 @@ from gateway.model import CaseStatus, Decision, EventKind, InboundMessage, Messa
 from gateway.notifier.compose import is_our_loop_marker
 from gateway.notifier.deadlines import plan_deadlines
 from gateway.notifier.plan import HANDOVER_KINDS, Planner
-from gateway.parsers import ParserPool
+from gateway.parsers import ParsedStream, ParserPool
 from gateway.rules import Config
 from gateway.staff import StaffDesk
 from gateway.store import cases as case_store
@@ -84,6 +84,7 @@ class Intake:
         self._config = config
         self._lease = lease
         self._commit_after = commit_after.total_seconds()
+        self._ahead: tuple[list[Receipt], ParsedStream] | None = None  # the next round, being parsed
         self._parsers = parsers or ParserPool(0, code_prefix)
 
     async def run_once_async(self, limit: int = 64) -> int:
@@ -92,12 +93,22 @@ class Intake:
 
     def run_once(self, limit: int = 64) -> int:
         """Process up to *limit* pending receipts; return how many were claimed."""
-        batch = receipt_store.claim_pending(self._db, self._owner, limit, self._clock(), self._lease)
-        if not batch:
-            return 0
-        # Parsed outside any transaction, the slow part; with parser processes, the next chunks are parsed
-        # there while this thread settles the first ones.
-        stream = self._parsers.parse(batch)
+        if self._ahead is not None:
+            (batch, stream), self._ahead = self._ahead, None
+        else:
+            batch = receipt_store.claim_pending(self._db, self._owner, limit, self._clock(), self._lease)
+            if not batch:
+                return 0
+            # Parsed outside any transaction, the slow part; with parser processes, the next chunks are
+            # parsed there while this thread settles the first ones.
+            stream = self._parsers.parse(batch)
+        if self._parsers.parallel:
+            # And the next round is claimed and handed to the parsers before this one is settled, so that
+            # this thread does not wait for its first chunk. It is settled by the next call (a drain
+            # calls until nothing is claimed); its lease covers the wait.
+            ahead = receipt_store.claim_pending(self._db, self._owner, limit, self._clock(), self._lease)
+            if ahead:
+                self._ahead = (ahead, self._parsers.parse(ahead))
         parsed: list[tuple[Receipt, InboundMessage | str]] = []
         while parsed or (parsed := stream.wait()):
             try:

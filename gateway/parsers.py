@@ -60,6 +60,11 @@ class ParserPool:
         self._function = function
         self._pool: ProcessPoolExecutor | None = None
 
+    @property
+    def parallel(self) -> bool:
+        """Whether parsing happens in other processes (else in the caller's thread)."""
+        return self._processes > 0
+
     def start(self) -> None:
         """Start the parser processes now, not at the first round: starting one (spawn, imports, the
         language models) takes a CPU second that the first mails should not wait for."""

@@ -117,3 +117,29 @@ def test_intake_with_a_parser_process_makes_every_case_and_parks_the_poison(
     finally:
         worker.intake.close()
         db.dispose()
+
+
+def test_intake_claims_the_next_round_while_it_settles_this_one(
+    tmp_path: Path, database_url: str, config_dir: Path
+) -> None:
+    settings = make_settings(tmp_path, database_url, config_dir=config_dir, intake_parsers=1)
+    db = Database(make_engine(database_url))
+    migrate.upgrade(db)
+    worker = Daemon(settings, LiveConfig(settings, read_config(settings)), db, role="work")
+    batch = [receipt(n) for n in range(1, 8)]
+    with db.write() as conn:
+        receipt_store.insert_receipts(
+            conn, [NewReceipt("smtp", r.raw, r.mail_from, r.rcpt_tos, "127.0.0.1") for r in batch], NOW
+        )
+    leased = (receipts.c.state == "pending") & (receipts.c.lease_owner == worker.owner)
+    try:
+        assert worker.intake.run_once(3) == 3
+        assert count(db, cases) == 3
+        assert count(db, receipts, leased) == 3  # the next round: claimed, being parsed
+        rounds = [worker.intake.run_once(3) for _ in range(3)]
+        assert rounds == [3, 1, 0]
+        assert count(db, cases) == 7
+        assert count(db, receipts, receipts.c.state == "pending") == 0
+    finally:
+        worker.intake.close()
+        db.dispose()
