@@ -118,7 +118,7 @@ class Intake:
                 # time, each in a savepoint of its own, so that only the culprit is parked (or retried, or
                 # raised if the database itself is down). Savepoints cost two statements a message.
                 log.info("batch failed; settling one message at a time", error=f"{type(exc).__name__}: {exc}")
-                with self._db.write() as conn:
+                with self._db.write(durable=False) as conn:
                     for receipt, msg in parsed:
                         self._settle(conn, receipt, msg)
                 parsed = []
@@ -143,7 +143,7 @@ class Intake:
         nothing of this transaction is kept, and *parsed* holds every message it took."""
         done: list[tuple[int, Outcome, str]] = []
         started = time.monotonic()
-        with self._db.write() as conn:
+        with self._db.write(durable=False) as conn:
             while True:
                 if len(done) == len(parsed):
                     if time.monotonic() - started > self._commit_after:

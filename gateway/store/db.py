@@ -31,11 +31,12 @@ def _configure_sqlite(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")  # durable 250s; group commit pays for it (FINDINGS.md)
+        record.info["synchronous"] = "FULL"
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()
@@ -53,6 +54,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # BEGIN raises SQLAlchemy's OperationalError, which write() turns into a StorageError (a 451).
         raw = conn.connection.dbapi_connection
         assert raw is not None
+        # A transaction that need not survive a power cut on its own commits without an fsync: the next
+        # durable commit of any connection fsyncs the WAL, its frames included (decision 0012).
+        synchronous = "FULL" if options.get("durable", True) else "NORMAL"
+        if conn.connection.info.get("synchronous") != synchronous:
+            raw.execute(f"PRAGMA synchronous={synchronous}")
+            conn.connection.info["synchronous"] = synchronous
         poll = EAGER_POLL_S if options.get("eager", False) else WRITER_POLL_S
         deadline = time.monotonic() + options.get("patience", BUSY_TIMEOUT_MS / 1000)
         raw.execute("PRAGMA busy_timeout=0")
@@ -102,10 +109,20 @@ class Database:
         return self.engine.dialect.name
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction: committed on success, rolled back on error, StorageError on failure."""
+    def write(self, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction: committed on success, rolled back on error, StorageError on failure.
+
+        Not *durable*: its commit does not wait for the disk, and a power cut (not a crash of ours) may
+        undo it. Only for work that is redone when undone, and that nothing outside the database sees
+        before a durable commit follows it, which then takes it to disk too (decision 0012)."""
         try:
-            with self.engine.begin() as conn:
+            if durable:
+                with self.engine.begin() as conn:
+                    yield conn
+                return
+            with self.engine.connect().execution_options(durable=False) as conn, conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 yield conn
         except SQLAlchemyError as exc:
             raise StorageError(f"database: {type(exc).__name__}: {exc}".splitlines()[0]) from exc

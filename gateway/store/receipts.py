@@ -65,7 +65,7 @@ def claim_pending(db: Database, owner: str, limit: int, now: datetime, lease: ti
         receipts.c.state == "pending",
         or_(receipts.c.lease_until.is_(None), receipts.c.lease_until < now),
     )
-    with db.write() as conn:
+    with db.write(durable=False) as conn:  # a lease lost in a power cut is taken again
         ids = lease_rows(conn, receipts, claimable, (receipts.c.id,), owner, limit, now + lease)
     if not ids:
         return []

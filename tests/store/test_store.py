@@ -72,6 +72,18 @@ def test_moving_message_bytes_apart_keeps_every_message_both_ways(database_url: 
         db.dispose()
 
 
+def test_a_write_that_need_not_be_durable_commits_without_waiting_for_the_disk(db: Database) -> None:
+    """Intake's transactions (decision 0012); every other write still waits, on the same connections."""
+    query = "PRAGMA synchronous" if db.dialect == "sqlite" else "SHOW synchronous_commit"
+    durable, relaxed = ((2,), (1,)) if db.dialect == "sqlite" else (("on",), ("off",))
+    for _ in range(2):
+        with db.write(durable=False) as conn:
+            assert tuple(conn.exec_driver_sql(query).one()) == relaxed
+        with db.write() as conn:
+            assert tuple(conn.exec_driver_sql(query).one()) == durable
+        assert db.write_eagerly(lambda conn: tuple(conn.exec_driver_sql(query).one())) == durable
+
+
 def test_migrated_schema_matches_the_table_definitions(db: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
