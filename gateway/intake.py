@@ -102,10 +102,11 @@ class Intake:
             # Parsed outside any transaction, the slow part; with parser processes, the next chunks are
             # parsed there while this thread settles the first ones.
             stream = self._parsers.parse(batch)
-        if self._parsers.parallel:
-            # And the next round is claimed and handed to the parsers before this one is settled, so that
-            # this thread does not wait for its first chunk. It is settled by the next call (a drain
-            # calls until nothing is claimed); its lease covers the wait.
+        if self._parsers.parallel and len(batch) == limit:
+            # A full round: more is waiting. The next round is claimed and handed to the parsers before
+            # this one is settled, so that this thread does not wait for its first chunk. It is settled
+            # by the next call (a drain calls until nothing is claimed); its lease covers the wait. Below
+            # saturation rounds are small and a second claim would only take the write lock once more.
             ahead = receipt_store.claim_pending(self._db, self._owner, limit, self._clock(), self._lease)
             if ahead:
                 self._ahead = (ahead, self._parsers.parse(ahead))

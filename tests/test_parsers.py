@@ -136,6 +136,7 @@ def test_intake_claims_the_next_round_while_it_settles_this_one(
         assert worker.intake.run_once(3) == 3
         assert count(db, cases) == 3
         assert count(db, receipts, leased) == 3  # the next round: claimed, being parsed
+        # The next round was full too; the last one (one receipt) was not, so nothing more is claimed.
         rounds = [worker.intake.run_once(3) for _ in range(3)]
         assert rounds == [3, 1, 0]
         assert count(db, cases) == 7
