@@ -16,7 +16,7 @@ from gateway.channels.imap import ImapReader
 from gateway.channels.imap_settings import MailboxSettings, Tls, parse_mailboxes
 from gateway.errors import SettingsError
 from gateway.store.db import Database
-from gateway.store.tables import mailboxes, receipts
+from gateway.store.tables import mailboxes, receipt_bodies, receipts
 from tests.support.daemon import Clock, wait_for
 from tests.support.dovecot import PASSWORD, Dovecot, dovecot_binary
 from tests.support.mail import count, make_mail
@@ -130,7 +130,11 @@ def test_new_mail_is_read_while_the_reader_runs(
     assert dovecot.count("INBOX") == 0
     assert running.commits >= 1  # on_commit ran in the reader's event loop
     with db.read() as conn:
-        rows = conn.execute(select(receipts).order_by(receipts.c.id)).all()
+        rows = conn.execute(
+            select(receipts, receipt_bodies.c.raw)
+            .join(receipt_bodies, receipt_bodies.c.receipt_id == receipts.c.id)
+            .order_by(receipts.c.id)
+        ).all()
     assert [r.channel for r in rows] == ["imap"] * 3
     assert [r.mail_from for r in rows] == [None, "matti@example.fi", ""]
     assert [r.rcpt_tos for r in rows] == [
