@@ -153,6 +153,7 @@ outbox = Table(
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
     Index("ix_outbox_recipient_kind_created_at", "recipient", "kind", "created_at"),
     Index("ix_outbox_case_id_kind", "case_id", "kind"),
+    Index("ix_outbox_message_id", "message_id"),  # a bounce names the Message-IDs it returns
 )
 
 outbox_bodies = Table(
