@@ -149,6 +149,8 @@ class ParsedStream:
             except BrokenProcessPool:
                 self._pool._broken()
                 self._futures = None
+            except Exception as exc:  # cancelled (the pool was shut down), or a result that did not pickle
+                log.warning("a chunk came back from no parser; parsing it here", error=repr(exc))
         self._next += 1
         if parsed is None:
             return self._pool.parse_inline(part)

@@ -84,6 +84,18 @@ def test_a_killed_parser_costs_nothing_but_time(pool: ParserPool) -> None:
     assert fresh != pid
 
 
+def test_chunks_cancelled_by_a_shutdown_are_parsed_here() -> None:
+    """A pool shut down (or replaced after a crash) cancels the chunks it had not started: a round that
+    was already handed to it still gets every message parsed."""
+    parsers = ParserPool(1, "HEL", chunk=1)
+    stream = parsers.parse([receipt(n) for n in range(1, 13)])
+    parsers.close()  # cancels what had not started
+    parsed = []
+    while part := stream.wait():
+        parsed.extend(part)
+    assert [r.id for r, msg in parsed if isinstance(msg, InboundMessage)] == list(range(1, 13))
+
+
 def test_ready_hands_over_only_what_is_parsed_by_now(pool: ParserPool) -> None:
     stream = pool.parse([receipt(n) for n in range(1, 8)])
     first = stream.wait()
