@@ -4,6 +4,7 @@ the next is parsed on the other core (docs/decisions/0011-parser-processes.md)."
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -38,8 +39,10 @@ def parse_chunk(function: ParseFunction | None, envelopes: list[Envelope], code_
 
 
 def _warm_up() -> None:
-    """A parser process loads the language models before its first chunk, not during it. (It runs as
-    nice as the worker that started it: the nice value passes to children.)"""
+    """A parser process's start: Ctrl-C in a terminal reaches the whole process group, but the parsers
+    are stopped by the worker that started them, after its drain; and the language models are loaded
+    before the first chunk, not during it. (They run as nice as that worker: children inherit it.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parse(b"From: a@example.org\r\nSubject: x\r\n\r\nTervetuloa kaupunkiin, kiitos palautteesta.\r\n")
 
 
