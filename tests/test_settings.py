@@ -27,3 +27,8 @@ def test_workers_default_to_what_measured_best_for_the_database(
 def test_a_negative_number_of_workers_is_refused() -> None:
     with pytest.raises(SettingsError, match="workers: -3 is not -1"):
         load_settings(environ={"GATEWAY_WORKERS": "-3"})
+
+
+def test_a_negative_number_of_parser_processes_is_refused() -> None:
+    with pytest.raises(SettingsError, match="intake_parsers: -1 is not 0 or a number of processes"):
+        load_settings(environ={"GATEWAY_INTAKE_PARSERS": "-1"})
