@@ -87,11 +87,12 @@ class ParserPool:
                 for part in parts
             ]
         except BrokenProcessPool:
-            self._broken()
+            self.broken()
             return ParsedStream(self, parts, None)
         return ParsedStream(self, parts, futures)
 
     def parse_inline(self, part: list[Receipt]) -> list[tuple[Receipt, Parsed]]:
+        """Parse *part* in the caller's thread."""
         return [(r, parse_one(self._function, _envelope(r), self._prefix)) for r in part]
 
     def close(self) -> None:
@@ -117,7 +118,8 @@ class ParserPool:
             log.info("parser processes started", processes=self._processes)
         return self._pool
 
-    def _broken(self) -> None:
+    def broken(self) -> None:
+        """A parser process died: drop the pool; the next round starts a new one."""
         log.warning("a parser process died; parsing this round here and starting new ones")
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
@@ -150,7 +152,7 @@ class ParsedStream:
             try:
                 parsed = self._futures[self._next].result()
             except BrokenProcessPool:
-                self._pool._broken()
+                self._pool.broken()
                 self._futures = None
             except Exception as exc:  # cancelled (the pool was shut down), or a result that did not pickle
                 log.warning("a chunk came back from no parser; parsing it here", error=repr(exc))
@@ -162,8 +164,8 @@ class ParsedStream:
     def ready(self) -> list[tuple[Receipt, Parsed]]:
         """The chunks parsed by now, without waiting for any other."""
         taken: list[tuple[Receipt, Parsed]] = []
-        while self._next < len(self._parts) and (
-            self._futures is not None and self._futures[self._next].done()
+        while (
+            self._futures is not None and self._next < len(self._parts) and self._futures[self._next].done()
         ):
             taken.extend(self.wait())
         return taken
