@@ -249,5 +249,4 @@ class DeadlineWorker:
         # us; notices to residents with a null one (RFC 3834 section 3.3).
         mail_from = identity.address if staff else ""
         item = outbox.OutboundItem(task.key, task.kind, to, body, case.id, "mail", mail_from, message_id)
-        if outbox.enqueue(conn, item, now):
-            case_store.remember_message_id(conn, message_id, case.id, "out")
+        outbox.enqueue(conn, item, now)  # the outbox row is how a reply finds its case

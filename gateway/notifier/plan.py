@@ -15,7 +15,6 @@ from gateway.notifier.compose import Identity, compose, message_id_for
 from gateway.notifier.handover import Handover, forward_values, local_time, webhook_document
 from gateway.notifier.reply_address import reply_address
 from gateway.notifier.templates import Templates
-from gateway.store import cases as case_store
 from gateway.store import outbox
 from gateway.store.cases import CaseRow
 
@@ -156,9 +155,8 @@ class Planner:
             attachments=attachments,
         )
         item = outbox.OutboundItem(key, kind, to.email, body, case_id, "mail", mail_from, message_id)
-        if not outbox.enqueue(conn, item, now):
+        if not outbox.enqueue(conn, item, now):  # the outbox row is how a reply finds its case
             return None
-        case_store.remember_message_id(conn, message_id, case_id, "out")
         return message_id
 
     # -- to the resident ------------------------------------------------------------------------

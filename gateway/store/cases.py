@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, union_all, update
 
 from gateway.model import Attachment, CaseStatus, EventKind
-from gateway.store.tables import attachments, case_events, cases, message_ids
+from gateway.store.tables import attachments, case_events, cases, message_ids, outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +71,15 @@ _INSERT_MESSAGE_ID = insert(message_ids)
 _SEEN = select(message_ids.c.case_id).where(
     message_ids.c.message_id == bindparam("message_id"), message_ids.c.direction == "in"
 )
-_CASES_OF_IDS = select(message_ids.c.message_id, message_ids.c.case_id).where(
-    message_ids.c.message_id.in_(bindparam("ids", expanding=True)), message_ids.c.case_id.is_not(None)
+# Mail of ours is found by the outbox's own (indexed) Message-ID column; message_ids holds what came in,
+# and what went out before the outbox had that index (docs/decisions/0014-message-ids-of-ours.md).
+_CASES_OF_IDS = union_all(
+    select(message_ids.c.message_id, message_ids.c.case_id).where(
+        message_ids.c.message_id.in_(bindparam("ids", expanding=True)), message_ids.c.case_id.is_not(None)
+    ),
+    select(outbox.c.message_id, outbox.c.case_id).where(
+        outbox.c.message_id.in_(bindparam("ids", expanding=True)), outbox.c.case_id.is_not(None)
+    ),
 )
 
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Connection, inspect, select, text
 
 from gateway.errors import StorageError
+from gateway.store import cases as case_store
 from gateway.store import migrate, outbox, receipts
 from gateway.store.db import Database, make_engine
 from gateway.store.outbox import OutboundItem
@@ -203,3 +204,27 @@ def test_an_eager_write_waits_for_a_held_lock_and_gives_up_after_its_patience(tm
     finally:
         holder.close()
         db.dispose()
+
+
+def test_a_reference_finds_its_case_by_mail_we_sent_and_mail_that_came_in(db: Database) -> None:
+    def new_case(conn: Connection, code: str) -> int:
+        return case_store.insert_case(
+            conn, code=code, status="new", channel="smtp", created_at=NOW, updated_at=NOW,
+            resident_email="a@example.fi", resident_name="", language="fi", subject="s", text="t",
+        )  # fmt: skip
+
+    with db.write() as conn:
+        sent, came_in, before_0014 = (new_case(conn, f"HEL-AAAA-000{i}") for i in range(3))
+        outbox.enqueue(
+            conn, OutboundItem("k1", "receipt", "a@example.fi", b"m", sent, message_id="ours@h"), NOW
+        )
+        case_store.remember_message_id(conn, "theirs@x", came_in, "in")
+        # Mail of ours recorded in message_ids, as it was before the outbox's Message-ID answered for it.
+        case_store.remember_message_id(conn, "old-ours@h", before_0014, "out")
+    with db.read() as conn:
+        assert case_store.case_for_message_ids(conn, ["unknown@x", "ours@h"]) == sent
+        assert case_store.case_for_message_ids(conn, ["theirs@x"]) == came_in
+        assert case_store.case_for_message_ids(conn, ["old-ours@h"]) == before_0014
+        assert case_store.case_for_message_ids(conn, ["ours@h", "theirs@x"]) == came_in  # the newest wins
+        assert case_store.case_for_message_ids(conn, ["theirs@x", "ours@h"]) == sent
+        assert case_store.case_for_message_ids(conn, ["nobody@x"]) is None
