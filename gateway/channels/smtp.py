@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
 from typing import Any
 
 import structlog
@@ -35,6 +37,20 @@ class GatewaySMTP(SMTP):
         super().__init__(*args, **kwargs)
         if self._decode_data:
             raise ValueError("GatewaySMTP keeps the raw bytes: decode_data must be False")
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd 1.4.6's address parsing for MAIL and RCPT, without the typing `Protocol` class it
+        defines on every call: creating that class was 8% of the accepting process's time."""
+        if not arg:
+            return "", ""
+        try:
+            address, rest = get_angle_addr(arg) if arg.lstrip().startswith("<") else get_addr_spec(arg)
+        except HeaderParseError:
+            return None, None
+        addr: str = address.addr_spec
+        if self.local_part_limit and len(addr.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return addr, rest
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:

@@ -52,6 +52,19 @@ def test_other_recipients_are_refused_and_we_never_relay(gateway: RunningDaemon,
     assert count(gateway.db, receipts) == 0
 
 
+def test_malformed_addresses_get_553_and_the_session_goes_on(gateway: RunningDaemon) -> None:
+    with smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        client.ehlo()
+        assert client.docmd("MAIL FROM:<not an address@@>")[0] == 553
+        assert client.docmd("MAIL FROM:")[0] == 501
+        assert client.docmd("MAIL FROM:<>")[0] == 250  # the null reverse-path of bounces
+        assert client.docmd("RCPT TO:<palaute@@hel.example>")[0] == 553
+        assert client.docmd("RCPT TO:palaute@hel.example")[0] == 250  # without angle brackets too
+        code, _ = client.data(make_mail().as_bytes())
+    assert code == 250
+    wait_for(lambda: count(gateway.db, receipts, receipts.c.mail_from == "") == 1, what="the receipt")
+
+
 def test_one_mail_to_two_city_addresses_is_one_case(gateway: RunningDaemon) -> None:
     msg = make_mail(to="palaute@hel.example, feedback@hel.example")
     assert send(gateway.port, msg) == {}
