@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Connection, select
 
+from gateway.daemon import Daemon
+from gateway.live_config import LiveConfig, read_config
 from gateway.model import CaseStatus
+from gateway.notifier import deadline_worker
 from gateway.notifier.deadlines import plan_deadlines, plan_deadlines_many
 from gateway.rules import Config, load_config
 from gateway.store import cases as case_store
 from gateway.store.db import Database
 from gateway.store.tables import case_clocks, scheduled_tasks
 from tests.conftest import REPO
+from tests.support.daemon import make_settings
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning
 DUE = NOW + timedelta(days=7)
@@ -90,3 +97,34 @@ def test_planning_a_batch_equals_planning_each_case(db: Database) -> None:
     assert [len(tasks) for _, tasks in together][:2] == [3, 3], "a new routed case gets its three tasks"
     with db.write() as conn:  # planning again adds nothing
         assert plan_deadlines_many(conn, batched, later, config) == 0
+
+
+def test_the_sweep_plans_a_stretch_in_short_transactions(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path, str(db.engine.url.render_as_string(hide_password=False)))
+    daemon = Daemon(settings, LiveConfig(settings, read_config(settings)), db, role="work")
+    ids: list[int] = []
+    with db.write() as conn:
+        for n in range(5):
+            case = case_store.create_case(
+                conn, code=f"HEL-SWEP-{n:04d}", status=str(CaseStatus.ROUTED), channel="smtp", created_at=NOW,
+                updated_at=NOW, resident_email="r@example.fi", resident_name="", language="fi", subject="s",
+                text="t", department="talvi", due_at=DUE,
+            )  # fmt: skip
+            ids.append(case.id)
+    writes = 0
+    write = db.write
+
+    def counted(durable: bool = True) -> contextlib.AbstractContextManager[Connection]:
+        nonlocal writes
+        writes += 1
+        return write(durable)
+
+    monkeypatch.setattr(db, "write", counted)
+    monkeypatch.setattr(deadline_worker, "SWEEP_CHUNK", 2)
+    assert daemon.deadlines.sweep() == 5
+    assert writes == 3  # 2 + 2 + 1
+    monkeypatch.undo()
+    for clock, planned in _state(db, ids):
+        assert clock is not None and len(planned) == 3  # each case planned: reminder, interim, alarm
