@@ -114,6 +114,7 @@ class Intake:
         while parsed or (parsed := stream.wait()):
             try:
                 parsed = self._settle_some(parsed, stream.ready)
+                self._db.turns.wait_lowered(at_most=0.005)  # let the waiting receipt take the lock
             except Exception as exc:
                 # Something in this transaction failed: it is rolled back; settle its messages one at a
                 # time, each in a savepoint of its own, so that only the culprit is parked (or retried, or
@@ -152,8 +153,8 @@ class Intake:
                     parsed.extend(more())
                     if len(done) == len(parsed):
                         break
-                elif done and time.monotonic() - started > self._commit_after:
-                    break
+                elif done and (time.monotonic() - started > self._commit_after or self._db.turns.is_up()):
+                    break  # SQLite's writers take turns; a sender's receipt waiting goes first (0015)
                 receipt, msg = parsed[len(done)]
                 now = self._clock()
                 if isinstance(msg, str):

@@ -184,6 +184,54 @@ def test_a_poison_message_is_parked_alone_and_can_be_replayed(
     assert count(gateway.db, receipts, receipts.c.state == "parked") == 0
 
 
+def _worker_with_receipts(
+    tmp_path: Path, database_url: str, config_dir: Path, mails: list[EmailMessage], **settings: Any
+) -> tuple[Database, Daemon]:
+    """A worker daemon (not running) and *mails* committed as receipts, as the SMTP channel would."""
+    db = Database(make_engine(database_url))
+    migrate.upgrade(db)
+    config = make_settings(tmp_path, database_url, config_dir=config_dir, **settings)
+    worker = Daemon(config, LiveConfig(config, read_config(config)), db, role="work")
+    with db.write() as conn:
+        receipt_store.insert_receipts(
+            conn,
+            [
+                NewReceipt("smtp", m.as_bytes(), m["From"].addresses[0].addr_spec, ("palaute@hel.example",))
+                for m in mails
+            ],
+            datetime.now(UTC),
+        )
+    return db, worker
+
+
+def _commits(db: Database) -> list[object]:
+    """Every commit on *db* from now on (until the engine is disposed)."""
+    committed: list[object] = []
+    event.listen(db.engine, "commit", committed.append)
+    return committed
+
+
+def test_intake_steps_aside_while_a_senders_receipt_waits_for_sqlites_lock(
+    tmp_path: Path, database_url: str, config_dir: Path
+) -> None:
+    """With all the time in the world to commit, intake settles a round in one transaction; while the
+    receipt writer's sign is up (decision 0015) it commits after each message instead. PostgreSQL has
+    row locks and no sign."""
+    mails = [make_mail(sender=f"asukas{i}@example.fi", subject=f"Kuoppa {i}") for i in range(4)]
+    db, worker = _worker_with_receipts(tmp_path, database_url, config_dir, mails, intake_commit_ms=10_000.0)
+    try:
+        committed = _commits(db)
+        db.turns.raise_()
+        assert worker.intake.run_once(16) == 4
+        db.turns.lower()
+        sqlite = db.dialect == "sqlite"
+        # The claim (a write and a read transaction), then each message, or all four in one.
+        assert len(committed) == (2 + 4 if sqlite else 2 + 1)
+        assert count(db, cases) == 4
+    finally:
+        db.dispose()
+
+
 @pytest.mark.parametrize(("commit_ms", "commits"), [(0.0, 5), (10_000.0, 3)])
 def test_intake_commits_when_its_transaction_has_been_open_long_enough(
     tmp_path: Path,
@@ -198,29 +246,11 @@ def test_intake_commits_when_its_transaction_has_been_open_long_enough(
     time in one more transaction; with plenty of time the round's one transaction fails at the poison
     message and only the fallback commits. Either way the poison message alone is parked and every
     other one becomes its case."""
-    settings = make_settings(tmp_path, database_url, config_dir=config_dir, intake_commit_ms=commit_ms)
-    db = Database(make_engine(database_url))
-    migrate.upgrade(db)
-    worker = Daemon(settings, LiveConfig(settings, read_config(settings)), db, role="work")
     mails = [
         make_mail(sender=f"asukas{i}@example.fi", subject="POISON" if i == 2 else f"Kuoppa {i}")
         for i in range(5)
     ]
-    with db.write() as conn:
-        receipt_store.insert_receipts(
-            conn,
-            [
-                NewReceipt(
-                    "smtp",
-                    m.as_bytes(),
-                    str(m["From"].addresses[0].addr_spec),
-                    ("palaute@hel.example",),
-                    "127.0.0.1",
-                )
-                for m in mails
-            ],
-            datetime.now(UTC),
-        )
+    db, worker = _worker_with_receipts(tmp_path, database_url, config_dir, mails, intake_commit_ms=commit_ms)
 
     def fragile(raw: bytes, **kwargs: Any) -> InboundMessage:
         if b"POISON" in raw:

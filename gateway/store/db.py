@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,14 +15,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import StorageError
+from gateway.store.turns import NoSign, WaitingSign
 
 BUSY_TIMEOUT_MS = 10_000
 EAGER_POLL_S = 0.0005  # how often the receipt writer asks for SQLite's write lock while another has it
 WRITER_POLL_S = 0.002  # how often other writers ask
 T = TypeVar("T")
+_SIGNS: weakref.WeakKeyDictionary[Engine, WaitingSign] = weakref.WeakKeyDictionary()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, sign: WaitingSign | NoSign) -> None:
     """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for every write transaction.
 
     With a plain deferred BEGIN, concurrent read-then-write transactions fail with "database is locked"
@@ -60,9 +63,11 @@ def _configure_sqlite(engine: Engine) -> None:
         if conn.connection.info.get("synchronous") != synchronous:
             raw.execute(f"PRAGMA synchronous={synchronous}")
             conn.connection.info["synchronous"] = synchronous
-        poll = EAGER_POLL_S if options.get("eager", False) else WRITER_POLL_S
+        eager = options.get("eager", False)
+        poll = EAGER_POLL_S if eager else WRITER_POLL_S
         deadline = time.monotonic() + options.get("patience", BUSY_TIMEOUT_MS / 1000)
         raw.execute("PRAGMA busy_timeout=0")
+        waiting = False
         try:
             while time.monotonic() < deadline:
                 try:
@@ -71,9 +76,14 @@ def _configure_sqlite(engine: Engine) -> None:
                 except sqlite3.OperationalError as exc:
                     if "locked" not in str(exc):
                         break
+                    if eager and not waiting:  # senders wait for this one: intake steps aside (0015)
+                        sign.raise_()
+                        waiting = True
                     time.sleep(poll)
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # once more, raising as SQLAlchemy does if still locked
         finally:
+            if waiting:
+                sign.lower()
             raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
@@ -84,7 +94,12 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-        _configure_sqlite(engine)
+        sign: WaitingSign | NoSign = NoSign()
+        if parsed.database and parsed.database != ":memory:":
+            # Not on an operator's read-only view of the data: nobody there to step aside for.
+            with contextlib.suppress(OSError):
+                sign = _SIGNS[engine] = WaitingSign(Path(f"{parsed.database}-waiting"))
+        _configure_sqlite(engine, sign)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
@@ -103,6 +118,8 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Up while the receipt writer waits for SQLite's write lock (decision 0015).
+        self.turns: WaitingSign | NoSign = _SIGNS.get(engine) or NoSign()
 
     @property
     def dialect(self) -> str:

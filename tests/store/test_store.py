@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,11 +13,12 @@ from sqlalchemy import Connection, inspect, select, text
 
 from gateway.errors import StorageError
 from gateway.store import cases as case_store
-from gateway.store import migrate, outbox, receipts
+from gateway.store import migrate, outbox, receipts, turns
 from gateway.store.db import Database, make_engine
 from gateway.store.outbox import OutboundItem
 from gateway.store.receipts import NewReceipt
 from gateway.store.tables import cases, metadata
+from gateway.store.turns import WaitingSign
 
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
@@ -204,6 +206,64 @@ def test_an_eager_write_waits_for_a_held_lock_and_gives_up_after_its_patience(tm
     finally:
         holder.close()
         db.dispose()
+
+
+def test_an_eager_write_raises_the_waiting_sign_for_all_processes_until_it_has_the_lock(
+    tmp_path: Path,
+) -> None:
+    """Decision 0015: while the receipt writer waits for SQLite's lock, a second engine on the same file
+    (another process's) sees the sign up; it is down once the writer has the lock, and after giving up."""
+    url = f"sqlite:///{tmp_path}/sign.db"
+    db, other = Database(make_engine(url)), Database(make_engine(url))
+    migrate.upgrade(db)
+    holder = sqlite3.connect(tmp_path / "sign.db", isolation_level=None, check_same_thread=False)
+    seen: list[bool] = []
+    try:
+        assert not other.turns.is_up()
+        holder.execute("BEGIN IMMEDIATE")
+
+        def release() -> None:
+            seen.append(other.turns.is_up())
+            holder.execute("COMMIT")
+
+        timer = threading.Timer(0.2, release)
+        timer.start()
+        db.write_eagerly(lambda conn: receipts.insert_receipts(conn, [NewReceipt("smtp", b"z", "", ())], NOW))
+        timer.join()
+        assert seen == [True]
+        assert not other.turns.is_up()
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StorageError):
+            db.write_eagerly(lambda conn: None, 0.05)
+        assert not other.turns.is_up()  # lowered on giving up, too
+        timer = threading.Timer(0.2, release)  # the lock is still held: other writers wait, sign down
+        timer.start()
+        with db.write():
+            pass
+        timer.join()
+        assert seen == [True, False]
+    finally:
+        holder.close()
+        db.dispose()
+        other.dispose()
+
+
+def test_a_sign_left_up_by_a_dead_process_goes_stale(tmp_path: Path) -> None:
+    sign, seen_elsewhere = WaitingSign(tmp_path / "db-waiting"), WaitingSign(tmp_path / "db-waiting")
+    sign.raise_()
+    assert seen_elsewhere.is_up()
+    started = time.monotonic()
+    seen_elsewhere.wait_lowered(at_most=0.05)
+    assert time.monotonic() - started >= 0.05  # waited its turn, at most
+    threading.Timer(0.02, sign.lower).start()
+    seen_elsewhere.wait_lowered(at_most=5)
+    assert not seen_elsewhere.is_up()
+    sign.raise_()
+    time.sleep(0.01)
+    assert seen_elsewhere.is_up()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(turns, "STALE_S", 0.005)
+        assert not seen_elsewhere.is_up()  # its writer died waiting: ignored
 
 
 def test_a_reference_finds_its_case_by_mail_we_sent_and_mail_that_came_in(db: Database) -> None:
