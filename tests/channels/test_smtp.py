@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 from collections.abc import Callable
 
 import pytest
@@ -63,6 +64,28 @@ def test_malformed_addresses_get_553_and_the_session_goes_on(gateway: RunningDae
         code, _ = client.data(make_mail().as_bytes())
     assert code == 250
     wait_for(lambda: count(gateway.db, receipts, receipts.c.mail_from == "") == 1, what="the receipt")
+
+
+def test_a_connection_lost_during_data_stores_nothing_and_the_server_goes_on(gateway: RunningDaemon) -> None:
+    with socket.create_connection(("127.0.0.1", gateway.port)) as raw:
+        reader = raw.makefile("rb")
+        reader.readline()  # 220
+        for command in (
+            b"EHLO client.example",
+            b"MAIL FROM:<matti@example.fi>",
+            b"RCPT TO:<palaute@hel.example>",
+        ):
+            raw.sendall(command + b"\r\n")
+            while (line := reader.readline())[3:4] == b"-":  # multi-line replies
+                pass
+            assert line[:1] in (b"2",), line
+        raw.sendall(b"DATA\r\n")
+        assert reader.readline().startswith(b"354")
+        raw.sendall(b"Subject: half\r\n\r\nthe first half of a message, then the line drops\r\n")
+    assert send(gateway.port, make_mail()) == {}  # the next sender is served
+    wait_for(lambda: count(gateway.db, receipts) == 1 and settled(gateway.db), what="the whole mail")
+    [case] = all_cases(gateway.db)
+    assert case.subject == "Lunta kadulla"
 
 
 def test_one_mail_to_two_city_addresses_is_one_case(gateway: RunningDaemon) -> None:
