@@ -74,12 +74,12 @@ _SEEN = select(message_ids.c.case_id).where(
 # Mail of ours is found by the outbox's own (indexed) Message-ID column; message_ids holds what came in,
 # and what went out before the outbox had that index (docs/decisions/0014-message-ids-of-ours.md).
 _CASES_OF_IDS = union_all(
-    select(message_ids.c.message_id, message_ids.c.case_id).where(
-        message_ids.c.message_id.in_(bindparam("ids", expanding=True)), message_ids.c.case_id.is_not(None)
-    ),
-    select(outbox.c.message_id, outbox.c.case_id).where(
-        outbox.c.message_id.in_(bindparam("ids", expanding=True)), outbox.c.case_id.is_not(None)
-    ),
+    *(
+        select(t.c.message_id, t.c.case_id).where(
+            t.c.message_id.in_(bindparam("ids", expanding=True)), t.c.case_id.is_not(None)
+        )
+        for t in (message_ids, outbox)
+    )
 )
 
 
