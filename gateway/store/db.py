@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +20,6 @@ BUSY_TIMEOUT_MS = 10_000
 EAGER_POLL_S = 0.0005  # how often the receipt writer asks for SQLite's write lock while another has it
 WRITER_POLL_S = 0.002  # how often other writers ask
 T = TypeVar("T")
-_SIGNS: weakref.WeakKeyDictionary[Engine, WaitingSign] = weakref.WeakKeyDictionary()
 
 
 def _configure_sqlite(engine: Engine, sign: WaitingSign | NoSign) -> None:
@@ -87,6 +85,18 @@ def _configure_sqlite(engine: Engine, sign: WaitingSign | NoSign) -> None:
             raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
+def waiting_sign(engine: Engine) -> WaitingSign | NoSign:
+    """The sign beside *engine*'s SQLite file that its receipt writer is waiting (decision 0015); every
+    mapping of the file, in any process, sees the same eight bytes."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return NoSign()
+    try:
+        return WaitingSign(Path(f"{database}-waiting"))
+    except OSError:  # an operator's read-only view of the data: nobody there to step aside for
+        return NoSign()
+
+
 def make_engine(url: str) -> Engine:
     """Return an engine for *url*, creating the folder of a SQLite file."""
     parsed = make_url(url)
@@ -94,12 +104,7 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-        sign: WaitingSign | NoSign = NoSign()
-        if parsed.database and parsed.database != ":memory:":
-            # Not on an operator's read-only view of the data: nobody there to step aside for.
-            with contextlib.suppress(OSError):
-                sign = _SIGNS[engine] = WaitingSign(Path(f"{parsed.database}-waiting"))
-        _configure_sqlite(engine, sign)
+        _configure_sqlite(engine, waiting_sign(engine))
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
@@ -119,7 +124,7 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # Up while the receipt writer waits for SQLite's write lock (decision 0015).
-        self.turns: WaitingSign | NoSign = _SIGNS.get(engine) or NoSign()
+        self.turns = waiting_sign(engine)
 
     @property
     def dialect(self) -> str:

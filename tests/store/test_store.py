@@ -18,7 +18,7 @@ from gateway.store.db import Database, make_engine
 from gateway.store.outbox import OutboundItem
 from gateway.store.receipts import NewReceipt
 from gateway.store.tables import cases, metadata
-from gateway.store.turns import WaitingSign
+from gateway.store.turns import NoSign, WaitingSign
 
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
@@ -246,6 +246,19 @@ def test_an_eager_write_raises_the_waiting_sign_for_all_processes_until_it_has_t
         holder.close()
         db.dispose()
         other.dispose()
+
+
+def test_a_database_whose_sign_cannot_be_made_still_works_without_it(tmp_path: Path) -> None:
+    (tmp_path / "ro.db-waiting").mkdir()  # stands in for a folder an operator may only read
+    db = Database(make_engine(f"sqlite:///{tmp_path}/ro.db"))
+    try:
+        migrate.upgrade(db)
+        assert isinstance(db.turns, NoSign)
+        assert db.write_eagerly(
+            lambda conn: receipts.insert_receipts(conn, [NewReceipt("smtp", b"r", "", ())], NOW)
+        )
+    finally:
+        db.dispose()
 
 
 def test_a_sign_left_up_by_a_dead_process_goes_stale(tmp_path: Path) -> None:
