@@ -258,15 +258,9 @@ def test_intake_commits_when_its_transaction_has_been_open_long_enough(
         return parse(raw, **kwargs)
 
     monkeypatch.setattr(parsers_module, "parse", fragile)
-    committed: list[object] = []
-
-    def on_commit(conn: object) -> None:
-        committed.append(conn)
-
-    event.listen(db.engine, "commit", on_commit)
     try:
+        committed = _commits(db)
         assert worker.intake.run_once(16) == 5
-        event.remove(db.engine, "commit", on_commit)
         assert len(committed) == commits
         assert count(db, receipts, receipts.c.state == "parked") == 1
         assert count(db, cases) == 4
