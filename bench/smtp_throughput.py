@@ -314,6 +314,45 @@ def proc_status(pid: int) -> dict:
     return out
 
 
+def process_tree(pid: int) -> dict[int, str]:
+    """The daemon and every process under it (workers, parser processes), pid -> role."""
+    roles: dict[int, str] = {}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            argv = Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace").split("\0")
+            kids = []
+            for task in os.scandir(f"/proc/{p}/task"):
+                kids += Path(task.path, "children").read_text().split()
+        except OSError:
+            continue  # gone meanwhile
+        if p == pid:
+            role = "accepting"
+        elif "work" in argv and "--loops" in argv:
+            role = "worker " + argv[argv.index("--loops") + 1]
+        elif any("resource_tracker" in a for a in argv):
+            role = "resource tracker"
+        elif any("spawn_main" in a for a in argv):
+            role = "parser"
+        else:
+            role = Path(argv[0]).name
+        roles[p] = role
+        todo += [int(k) for k in kids]
+    return roles
+
+
+def tree_status(pid: int) -> dict[str, dict]:
+    """proc_status of each process of the daemon's tree, by role (a second one of a role gets a number)."""
+    out: dict[str, dict] = {}
+    for p, role in sorted(process_tree(pid).items()):
+        key, i = role, 2
+        while key in out:
+            key, i = f"{role} {i}", i + 1
+        out[key] = proc_status(p)
+    return out
+
+
 def machine_cpu() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine."""
     vals = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -353,6 +392,11 @@ class Result:
     rss_end_mib: float = 0.0
     rss_marks: dict = field(default_factory=dict)
     rss_series: list = field(default_factory=list)
+    # every process of the gateway (accepting, workers, parsers), by role: RSS (MiB) at the start, at each
+    # mark and at the end, its VmHWM, and its CPU seconds during the run
+    procs_rss: dict = field(default_factory=dict)
+    procs_vmhwm_mib: dict = field(default_factory=dict)
+    procs_cpu_s: dict = field(default_factory=dict)
     final: dict = field(default_factory=dict)
     maildir_files: int = 0
     profile: str = ""
@@ -444,6 +488,9 @@ def run(
         time.sleep(0.3)  # let it settle (migrations done, workers idle)
         st0 = proc_status(daemon.pid)
         res.rss_start_mib = round(st0.get("VmRSS", 0), 1)
+        tree0 = tree_status(daemon.pid)
+        for role, st_ in tree0.items():
+            res.procs_rss[role] = {"start": round(st_.get("VmRSS", 0), 1)}
         if profile:
             spy = subprocess.Popen(
                 [
@@ -491,7 +538,7 @@ def run(
             )
             pr.start()
             ps.append(pr)
-        cpu0 = proc_status(daemon.pid).get("cpu", 0.0)
+        cpu0 = {role: st_.get("cpu", 0.0) for role, st_ in tree_status(daemon.pid).items()}
         m0 = machine_cpu()
         me0 = time.process_time()
         res.loadavg_before = round(os.getloadavg()[0], 2)
@@ -516,7 +563,10 @@ def run(
             if mon.connect():
                 pr_ = mon.progress()
                 while marks and pr_["receipts"] - pr_["pending"] >= marks[0]:
-                    res.rss_marks[str(marks.pop(0))] = round(st.get("VmRSS", 0), 1)
+                    mark = str(marks.pop(0))
+                    res.rss_marks[mark] = round(st.get("VmRSS", 0), 1)
+                    for role, st_ in tree_status(daemon.pid).items():
+                        res.procs_rss.setdefault(role, {})[mark] = round(st_.get("VmRSS", 0), 1)
                 if (
                     len(results) == len(ps)
                     and pr_["receipts"] >= n
@@ -535,6 +585,7 @@ def run(
             time.sleep(poll)
         m1 = machine_cpu()
         st1 = proc_status(daemon.pid)
+        tree1 = tree_status(daemon.pid)
         # read every sender's result before joining it (a child blocks until its queue is drained)
         until = time.time() + (30 if done_at else 5)
         while len(results) < len(ps) and time.time() < until:
@@ -557,7 +608,12 @@ def run(
         res.late_ms = pct([x for r in results for x in r["late"]])
         res.send_errors = sum(r["errors"] for r in results)
         res.sender_cpu_s = round(sum(r["cpu"] for r in results), 1)
-        res.daemon_cpu_s = round(st1.get("cpu", 0) - cpu0, 1)
+        for role, st_ in tree1.items():
+            # a process started during the run (a replaced parser) counts from its own start
+            res.procs_cpu_s[role] = round(st_.get("cpu", 0) - cpu0.get(role, 0.0), 1)
+            res.procs_rss.setdefault(role, {})["end"] = round(st_.get("VmRSS", 0), 1)
+            res.procs_vmhwm_mib[role] = round(st_.get("VmHWM", 0), 1)
+        res.daemon_cpu_s = round(sum(res.procs_cpu_s.values()), 1)
         res.daemon_cpu_pct = round(100 * res.daemon_cpu_s / max(end - t0, 1e-9), 0)
         res.machine_busy_pct = round(100 * (m1[0] - m0[0]) / max(m1[1] - m0[1], 1), 0)
         busy_s = (m1[0] - m0[0]) / os.sysconf("SC_CLK_TCK")
@@ -687,8 +743,9 @@ def machine() -> dict:
 def table(results: list[Result]) -> str:
     head = (
         "| run | db | N | senders | offered rate | end-to-end msg/s | accept msg/s "
-        "| accept p50 / p99 / max ms (end of DATA → 250) | whole txn p99 ms | daemon CPU | machine busy "
-        "| VmHWM MiB | RSS start → end MiB "
+        "| accept p50 / p99 / max ms (end of DATA → 250) | whole txn p99 ms "
+        "| gateway CPU (all its processes, of one core) | machine busy "
+        "| accepting process VmHWM MiB | accepting process RSS start → end MiB "
         "| other processes' CPU | cases | receipt + other mails delivered | commit | ok |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
@@ -708,6 +765,18 @@ def table(results: list[Result]) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+def procs_lines(r: Result) -> str:
+    """Each of the gateway's processes: RSS at the start, at each mark and at the end; VmHWM; CPU."""
+    lines = []
+    for role, rss in r.procs_rss.items():
+        marks = ", ".join(f"{k} {v}" for k, v in rss.items())
+        lines.append(
+            f"{r.name}: {role}: RSS MiB {marks}; VmHWM {r.procs_vmhwm_mib.get(role)} MiB; "
+            f"CPU {r.procs_cpu_s.get(role)} s"
+        )
+    return "\n".join(lines)
+
+
 def print_result(r: Result) -> None:
     d = asdict(r)
     series = d.pop("rss_series")
@@ -716,6 +785,7 @@ def print_result(r: Result) -> None:
         step = max(1, len(series) // 12)
         series = [*series[::step], series[-1]]
     print("RSS over time (s, MiB):", series, file=sys.stderr)
+    print(procs_lines(r), file=sys.stderr)
 
 
 ALL = [
@@ -777,10 +847,7 @@ def main() -> int:
             rs = [Result(**json.loads(line)) for line in f if line.strip()]
         print(table(rs))
         for r in rs:
-            if r.rss_marks:
-                print(
-                    f"{r.name}: RSS (MiB) at processed-message counts {r.rss_marks}; VmHWM {r.vmhwm_mib} MiB"
-                )
+            print(procs_lines(r))
         return 0
     if a.all:
         info = machine()
@@ -803,8 +870,7 @@ def main() -> int:
         )
         print(table(results))
         for r in results:
-            if r.rss_marks:
-                print(f"{r.name}: RSS at processed counts {r.rss_marks} MiB; VmHWM {r.vmhwm_mib} MiB")
+            print(procs_lines(r))
         return 0 if all(r.ok for r in results) else 1
     marks = tuple(int(x) for x in a.rss_marks.split(",") if x)
     name = a.name or f"{'steady' if a.rate else 'sat'}-{a.db}-{a.senders}"
