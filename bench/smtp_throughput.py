@@ -394,6 +394,9 @@ class Result:
     rss_series: list = field(default_factory=list)
     # every process of the gateway (accepting, workers, parsers), by role: RSS (MiB) at the start, at each
     # mark and at the end, its VmHWM, and its CPU seconds during the run
+    # (s, receipts stored, receipts waiting for intake, mails waiting for delivery) about once a second:
+    # which stage the backlog piles up in
+    backlog_series: list = field(default_factory=list)
     procs_rss: dict = field(default_factory=dict)
     procs_vmhwm_mib: dict = field(default_factory=dict)
     procs_cpu_s: dict = field(default_factory=dict)
@@ -562,6 +565,10 @@ def run(
                 raise RuntimeError(f"daemon died {daemon.returncode}; see {work / 'daemon.log'}")
             if mon.connect():
                 pr_ = mon.progress()
+                if not res.backlog_series or now - t0 >= res.backlog_series[-1][0] + 1.0:
+                    res.backlog_series.append(
+                        (round(now - t0, 1), pr_["receipts"], pr_["pending"], pr_["outbox_pending"])
+                    )
                 while marks and pr_["receipts"] - pr_["pending"] >= marks[0]:
                     mark = str(marks.pop(0))
                     res.rss_marks[mark] = round(st.get("VmRSS", 0), 1)
@@ -780,11 +787,13 @@ def procs_lines(r: Result) -> str:
 def print_result(r: Result) -> None:
     d = asdict(r)
     series = d.pop("rss_series")
+    backlog = d.pop("backlog_series")
     print(json.dumps(d, ensure_ascii=False))
     if len(series) > 12:
         step = max(1, len(series) // 12)
         series = [*series[::step], series[-1]]
     print("RSS over time (s, MiB):", series, file=sys.stderr)
+    print("Backlog (s, stored, waiting for intake, mails waiting for delivery):", backlog, file=sys.stderr)
     print(procs_lines(r), file=sys.stderr)
 
 
