@@ -270,6 +270,11 @@ class Db:
             "outbox_pending": self.one("SELECT count(*) FROM outbox WHERE state = 'pending'"),
         }
 
+    def unplanned(self) -> int:
+        return self.one(
+            "SELECT count(*) FROM cases c LEFT JOIN case_clocks k ON k.case_id = c.id WHERE k.case_id IS NULL"
+        )
+
     def final(self) -> dict:
         rows = {}
         for name, sql in {
@@ -309,6 +314,7 @@ def proc_status(pid: int) -> dict:
         fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         tick = os.sysconf("SC_CLK_TCK")
         out["cpu"] = (int(fields_[11]) + int(fields_[12])) / tick  # utime + stime
+        out["sys"] = int(fields_[12]) / tick
     except (OSError, IndexError, ValueError):
         pass
     return out
@@ -397,9 +403,13 @@ class Result:
     # (s, receipts stored, receipts waiting for intake, mails waiting for delivery) about once a second:
     # which stage the backlog piles up in
     backlog_series: list = field(default_factory=list)
+    # seconds from the start until every case also has its deadline tasks planned (the deadline worker's
+    # sweep, which yields to mail waiting to go out, so it may finish after the end-to-end time)
+    planned_s: float = 0.0
     procs_rss: dict = field(default_factory=dict)
     procs_vmhwm_mib: dict = field(default_factory=dict)
     procs_cpu_s: dict = field(default_factory=dict)
+    procs_sys_s: dict = field(default_factory=dict)  # the part of procs_cpu_s spent in the kernel
     final: dict = field(default_factory=dict)
     maildir_files: int = 0
     profile: str = ""
@@ -541,7 +551,7 @@ def run(
             )
             pr.start()
             ps.append(pr)
-        cpu0 = {role: st_.get("cpu", 0.0) for role, st_ in tree_status(daemon.pid).items()}
+        cpu0 = tree_status(daemon.pid)
         m0 = machine_cpu()
         me0 = time.process_time()
         res.loadavg_before = round(os.getloadavg()[0], 2)
@@ -593,6 +603,11 @@ def run(
         m1 = machine_cpu()
         st1 = proc_status(daemon.pid)
         tree1 = tree_status(daemon.pid)
+        while done_at and mon.connect() and time.time() < done_at + 60:
+            if mon.unplanned() == 0:
+                res.planned_s = round(time.time() - t0, 2)
+                break
+            time.sleep(poll)
         # read every sender's result before joining it (a child blocks until its queue is drained)
         until = time.time() + (30 if done_at else 5)
         while len(results) < len(ps) and time.time() < until:
@@ -617,7 +632,8 @@ def run(
         res.sender_cpu_s = round(sum(r["cpu"] for r in results), 1)
         for role, st_ in tree1.items():
             # a process started during the run (a replaced parser) counts from its own start
-            res.procs_cpu_s[role] = round(st_.get("cpu", 0) - cpu0.get(role, 0.0), 1)
+            res.procs_cpu_s[role] = round(st_.get("cpu", 0) - cpu0.get(role, {}).get("cpu", 0.0), 1)
+            res.procs_sys_s[role] = round(st_.get("sys", 0) - cpu0.get(role, {}).get("sys", 0.0), 1)
             res.procs_rss.setdefault(role, {})["end"] = round(st_.get("VmRSS", 0), 1)
             res.procs_vmhwm_mib[role] = round(st_.get("VmHWM", 0), 1)
         res.daemon_cpu_s = round(sum(res.procs_cpu_s.values()), 1)
@@ -779,7 +795,7 @@ def procs_lines(r: Result) -> str:
         marks = ", ".join(f"{k} {v}" for k, v in rss.items())
         lines.append(
             f"{r.name}: {role}: RSS MiB {marks}; VmHWM {r.procs_vmhwm_mib.get(role)} MiB; "
-            f"CPU {r.procs_cpu_s.get(role)} s"
+            f"CPU {r.procs_cpu_s.get(role)} s ({r.procs_sys_s.get(role)} in the kernel)"
         )
     return "\n".join(lines)
 
@@ -793,6 +809,7 @@ def print_result(r: Result) -> None:
         step = max(1, len(series) // 12)
         series = [*series[::step], series[-1]]
     print("RSS over time (s, MiB):", series, file=sys.stderr)
+    print(f"Every case planned (deadline tasks) at {r.planned_s} s", file=sys.stderr)
     print("Backlog (s, stored, waiting for intake, mails waiting for delivery):", backlog, file=sys.stderr)
     print(procs_lines(r), file=sys.stderr)
 
