@@ -410,6 +410,9 @@ class Result:
     procs_vmhwm_mib: dict = field(default_factory=dict)
     procs_cpu_s: dict = field(default_factory=dict)
     procs_sys_s: dict = field(default_factory=dict)  # the part of procs_cpu_s spent in the kernel
+    # the host's speed just before the run, by the shared corpus README's own measure (stdlib parsing
+    # alone, one process; ≈ 660 msg/s on its reference machine): the same code drifts with it
+    host_parse_per_s: float = 0.0
     final: dict = field(default_factory=dict)
     maildir_files: int = 0
     profile: str = ""
@@ -450,6 +453,7 @@ def run(
     corpus = load_corpus(corpus_n)[:n]  # a prefix of the cached corpus: same seed, same messages
     res = Result(name=name, db=db, n=n, senders=senders, rate=rate)
     res.commit = machine()["commit"]  # others commit to gateway/ while benchmarks run: record what ran
+    res.host_parse_per_s = host_speed()
     cfg, res.config = config_dir()
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{name}_", dir=RUNS_DIR))
@@ -735,6 +739,23 @@ def baseline(n: int = 5000) -> dict:
     }
 
 
+REFERENCE_PARSE_PER_S = 660.0  # /work/shared/bench/README.md: parsing alone, one process, its machine
+
+
+def host_speed(n: int = 2000) -> float:
+    """Messages per second that `BytesParser(policy=policy.default).parsebytes` alone manages on the first
+    *n* corpus messages in this process: the shared README's measure of how fast the machine is now."""
+    from email import policy
+    from email.parser import BytesParser
+
+    corpus = [raw for _, raw in load_corpus(5000)[:n]]
+    parser = BytesParser(policy=policy.default)
+    t0 = time.perf_counter()
+    for raw in corpus:
+        parser.parsebytes(raw)
+    return round(n / (time.perf_counter() - t0), 1)
+
+
 # --------------------------------------------------------------------------- reporting
 
 
@@ -769,8 +790,9 @@ def table(results: list[Result]) -> str:
         "| accept p50 / p99 / max ms (end of DATA → 250) | whole txn p99 ms "
         "| gateway CPU (all its processes, of one core) | machine busy "
         "| accepting process VmHWM MiB | accepting process RSS start → end MiB "
-        "| other processes' CPU | cases | receipt + other mails delivered | commit | ok |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| other processes' CPU | cases | receipt + other mails delivered "
+        f"| host: stdlib parse-only msg/s (reference machine ≈ {REFERENCE_PARSE_PER_S:.0f}) | commit | ok |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for r in results:
@@ -782,7 +804,7 @@ def table(results: list[Result]) -> str:
             f"| {r.e2e_per_s} | {r.accept_per_s} | {d.get('p50')} / {d.get('p99')} / {d.get('max')} "
             f"| {t.get('p99')} | {r.daemon_cpu_pct:.0f}% | {r.machine_busy_pct:.0f}% | {r.vmhwm_mib} "
             f"| {r.rss_start_mib} → {r.rss_end_mib} | {r.others_cpu_pct:.0f}% | {r.final.get('cases')} "
-            f"| {receipts} + {other_mail} "
+            f"| {receipts} + {other_mail} | {r.host_parse_per_s or '–'} "
             f"| {r.commit.split()[0]} | {'yes' if r.ok else 'NO ' + r.note} |"
         )
     return head + "\n".join(rows) + "\n"
