@@ -443,7 +443,7 @@ def runs_dir() -> Path:
     Without it each run's folder lands in the block group of the run before, whose thousands of maildir
     files were just deleted; ext4 without a journal (this machine's root) will not reuse an inode freed in
     the last 60-360 s and checks every candidate one by one, so the next run's delivering worker spent
-    4-5 s of kernel time per 3,000 mails skipping the previous run's files (bench/RESULTS.md). The flag
+    4-6 s of kernel time per 3,000 mails skipping the previous run's files (bench/RESULTS.md). The flag
     makes ext4 spread the runs' folders over block groups, as a daemon that deletes nothing never meets it.
     """
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
@@ -466,13 +466,13 @@ def run(
     poll: float = 0.1,
     keep: bool = False,
 ) -> Result:
-    corpus = load_corpus(corpus_n)[:n]  # a prefix of the cached corpus: same seed, same messages
+    cached = load_corpus(corpus_n)
+    corpus = cached[:n]  # a prefix of the cached corpus: same seed, same messages
     res = Result(name=name, db=db, n=n, senders=senders, rate=rate)
     res.commit = machine()["commit"]  # others commit to gateway/ while benchmarks run: record what ran
-    res.host_parse_per_s = host_speed()
+    res.host_parse_per_s = host_speed(cached)
     cfg, res.config = config_dir()
-    runs_dir()
-    work = Path(tempfile.mkdtemp(prefix=f"{name}_", dir=RUNS_DIR))
+    work = Path(tempfile.mkdtemp(prefix=f"{name}_", dir=runs_dir()))
     (work / "var").mkdir()
     maildir = work / "var" / "outbox"
     port = free_port()
@@ -758,18 +758,18 @@ def baseline(n: int = 5000) -> dict:
 REFERENCE_PARSE_PER_S = 660.0  # /work/shared/bench/README.md: parsing alone, one process, its machine
 
 
-def host_speed(n: int = 2000) -> float:
+def host_speed(corpus: list[tuple[str, bytes]], n: int = 2000) -> float:
     """Messages per second that `BytesParser(policy=policy.default).parsebytes` alone manages on the first
-    *n* corpus messages in this process: the shared README's measure of how fast the machine is now."""
+    *n* messages of *corpus* in this process: the shared README's measure of how fast the machine is now."""
     from email import policy
     from email.parser import BytesParser
 
-    corpus = [raw for _, raw in load_corpus(5000)[:n]]
+    sample = [raw for _, raw in corpus[:n]]
     parser = BytesParser(policy=policy.default)
     t0 = time.perf_counter()
-    for raw in corpus:
+    for raw in sample:
         parser.parsebytes(raw)
-    return round(n / (time.perf_counter() - t0), 1)
+    return round(len(sample) / (time.perf_counter() - t0), 1)
 
 
 # --------------------------------------------------------------------------- reporting
