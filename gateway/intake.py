@@ -34,6 +34,9 @@ from gateway.tracking import new_code
 log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 5
+# Messages whose new case is worked out ahead of the transaction that settles them (decision 0016); a
+# transaction settles only those, so that this many composed mails at most wait in memory.
+PREPARE_AHEAD = 16
 
 
 class Router(Protocol):
@@ -53,6 +56,18 @@ class Outcome:
     kind: str  # new-case, follow-up, duplicate, automatic, bounce, loop
     case_id: int | None = None
     code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What a message that looks like new feedback needs if it opens a case, worked out before the
+    transaction (decision 0016): its moment, its case's columns (a fresh code, the routing decision) and
+    its receipt and hand-over mail, composed. Used only if the message turns out to open a case."""
+
+    now: datetime
+    decision: Decision | None
+    values: dict[str, object]
+    composed: dict[str, bytes]
 
 
 class Intake:
@@ -111,20 +126,64 @@ class Intake:
             if ahead:
                 self._ahead = (ahead, self._parsers.parse(ahead))
         parsed: list[tuple[Receipt, InboundMessage | str]] = []
+        prepared: dict[int, Prepared | None] = {}
         while parsed or (parsed := stream.wait()):
+            parsed.extend(stream.ready())
+            for receipt, msg in parsed[:PREPARE_AHEAD]:  # outside the transaction: no lock waits for it
+                if receipt.id not in prepared:
+                    prepared[receipt.id] = self._prepare(receipt, msg)
             try:
-                parsed = self._settle_some(parsed, stream.ready)
+                parsed = self._settle_some(parsed, prepared)
                 self._db.turns.wait_lowered(at_most=0.005)  # let the waiting receipt take the lock
             except Exception as exc:
                 # Something in this transaction failed: it is rolled back; settle its messages one at a
                 # time, each in a savepoint of its own, so that only the culprit is parked (or retried, or
-                # raised if the database itself is down). Savepoints cost two statements a message.
+                # raised if the database itself is down). Savepoints cost two statements a message. What
+                # was prepared is not used: a code that collided gets another one here.
                 log.info("batch failed; settling one message at a time", error=f"{type(exc).__name__}: {exc}")
                 with self._db.write(durable=False) as conn:
                     for receipt, msg in parsed:
                         self._settle(conn, receipt, msg)
                 parsed = []
         return len(batch)
+
+    def _prepare(self, receipt: Receipt, msg: InboundMessage | str) -> Prepared | None:
+        """The new case *msg* would open, worked out now; None for mail that will not open one or that
+        likely belongs to a case already (it names one or answers a thread): that is settled as before.
+        Never raises: a failure here is met again, and handled, in the transaction."""
+        if isinstance(msg, str) or msg.auto_reply or msg.bounce or msg.loop_marker:
+            return None
+        if msg.tracking_code or msg.in_reply_to:
+            return None
+        try:
+            now = self._clock()
+            decision, values = self._new_case(receipt, msg, now)
+            composed = self._planner.compose_new_case(case_store.case_to_be(values), msg, decision, now)
+        except Exception as exc:  # the transaction does the same work, and parks the message if it fails
+            log.debug("could not prepare a case", receipt=receipt.id, error=repr(exc))
+            return None
+        return Prepared(now, decision, values, composed)
+
+    def _new_case(
+        self, receipt: Receipt, msg: InboundMessage, now: datetime
+    ) -> tuple[Decision | None, dict[str, object]]:
+        """The routing decision for *msg* and the columns of the case it opens, with a fresh code."""
+        decision = self._router(msg, receipt.channel, receipt.rcpt_tos, now) if self._router else None
+        values: dict[str, object] = {
+            "code": new_code(self._prefix),
+            "status": str(CaseStatus.ROUTED if decision and decision.contact else CaseStatus.NEW),
+            "channel": receipt.channel,
+            "created_at": now,
+            "updated_at": now,
+            "resident_email": msg.sender.email,
+            "resident_name": msg.sender.name,
+            "language": msg.language or "fi",
+            "subject": msg.subject,
+            "text": msg.text,
+            "message_id": msg.message_id,
+            **decision_columns(decision),
+        }
+        return decision, values
 
     def start(self) -> None:
         """Start the parser processes (they would start with the first round otherwise)."""
@@ -137,30 +196,25 @@ class Intake:
     def _settle_some(
         self,
         parsed: list[tuple[Receipt, InboundMessage | str]],
-        more: Callable[[], list[tuple[Receipt, InboundMessage | str]]],
+        prepared: dict[int, Prepared | None],
     ) -> list[tuple[Receipt, InboundMessage | str]]:
-        """The fast path: settle messages in one transaction without savepoints, taking in those parsed
-        meanwhile (*more* never waits), and commit once it has been open `commit_after` (SQLite's writers
-        take turns) or nothing is left to settle; return the messages left. Raises on any failure, and then
-        nothing of this transaction is kept, and *parsed* holds every message it took."""
+        """The fast path: settle messages in one transaction without savepoints, and commit once it has
+        been open `commit_after` (SQLite's writers take turns) or no message looked at by `_prepare` is
+        left to settle; return the messages left. Raises on any failure, and then nothing of this
+        transaction is kept, and *parsed* holds every message it took."""
         done: list[tuple[int, Outcome, str]] = []
         started = time.monotonic()
         with self._db.write(durable=False) as conn:
-            while True:
-                if len(done) == len(parsed):
-                    if time.monotonic() - started > self._commit_after:
-                        break
-                    parsed.extend(more())
-                    if len(done) == len(parsed):
-                        break
-                elif done and (time.monotonic() - started > self._commit_after or self._db.turns.is_up()):
+            while len(done) < len(parsed) and parsed[len(done)][0].id in prepared:
+                if done and (time.monotonic() - started > self._commit_after or self._db.turns.is_up()):
                     break  # SQLite's writers take turns; a sender's receipt waiting goes first (0015)
                 receipt, msg = parsed[len(done)]
-                now = self._clock()
+                ready = prepared.get(receipt.id)
+                now = ready.now if ready is not None else self._clock()
                 if isinstance(msg, str):
                     raise ValueError("a message could not be normalised")
                 with structlog.contextvars.bound_contextvars(receipt=receipt.id):
-                    outcome = self._handle(conn, receipt, msg, now)
+                    outcome = self._handle(conn, receipt, msg, now, ready)
                 finished = receipt_store.finish(
                     conn,
                     receipt.id,
@@ -174,6 +228,7 @@ class Intake:
                     raise LostLease
                 done.append((receipt.id, outcome, msg.message_id))
         for receipt_id, outcome, message_id in done:  # only after the commit
+            prepared.pop(receipt_id, None)
             log.info(
                 "receipt processed",
                 receipt=receipt_id,
@@ -192,7 +247,7 @@ class Intake:
                 return
             try:
                 with conn.begin_nested():
-                    outcome = self._handle(conn, receipt, msg, now)
+                    outcome = self._handle(conn, receipt, msg, now, None)
                     if not receipt_store.finish(
                         conn,
                         receipt.id,
@@ -222,7 +277,9 @@ class Intake:
                 with structlog.contextvars.bound_contextvars(case=outcome.code):
                     log.info("receipt processed", outcome=outcome.kind, message_id=msg.message_id)
 
-    def _handle(self, conn: Connection, receipt: Receipt, msg: InboundMessage, now: datetime) -> Outcome:
+    def _handle(
+        self, conn: Connection, receipt: Receipt, msg: InboundMessage, now: datetime, ready: Prepared | None
+    ) -> Outcome:
         if msg.loop_marker and is_our_loop_marker(self._planner.identity, msg.message_id, msg.loop_marker):
             log.warning("our own mail came back; dropped", message_id=msg.message_id)
             return Outcome(str(MessageKind.LOOP))
@@ -232,7 +289,7 @@ class Intake:
         found = self._classifier.classify(conn, msg, receipt.rcpt_tos)
         case = found.case
         if found.kind is MessageKind.NEW:
-            outcome = self._open_case(conn, receipt, msg, now)
+            outcome = self._open_case(conn, receipt, msg, now, ready)
         elif case is None:  # automatic mail or a bounce that belongs to no case: kept in the receipt only
             outcome = Outcome(str(found.kind))
         else:
@@ -295,24 +352,15 @@ class Intake:
     def _case(conn: Connection, case_id: int | None) -> CaseRow | None:
         return None if case_id is None else case_store.get_case(conn, case_id=case_id)
 
-    def _open_case(self, conn: Connection, receipt: Receipt, msg: InboundMessage, now: datetime) -> Outcome:
-        code = new_code(self._prefix)
-        decision = self._router(msg, receipt.channel, receipt.rcpt_tos, now) if self._router else None
-        case = case_store.create_case(
-            conn,
-            code=code,
-            status=str(CaseStatus.ROUTED if decision and decision.contact else CaseStatus.NEW),
-            channel=receipt.channel,
-            created_at=now,
-            updated_at=now,
-            resident_email=msg.sender.email,
-            resident_name=msg.sender.name,
-            language=msg.language or "fi",
-            subject=msg.subject,
-            text=msg.text,
-            message_id=msg.message_id,
-            **decision_columns(decision),
-        )
+    def _open_case(
+        self, conn: Connection, receipt: Receipt, msg: InboundMessage, now: datetime, ready: Prepared | None
+    ) -> Outcome:
+        if ready is not None:  # worked out before the transaction, at *now*
+            decision, values, composed = ready.decision, ready.values, ready.composed
+        else:
+            (decision, values), composed = self._new_case(receipt, msg, now), {}
+        case = case_store.create_case(conn, **values)
+        code = case.code
         case_id = case.id
         with structlog.contextvars.bound_contextvars(case=code):
             event_id = case_store.insert_event(
@@ -344,5 +392,5 @@ class Intake:
             # Its due times are stored with the decision; the reminder, interim and alarm tasks are planned
             # by the deadline worker's sweep within a round: planning them here cost 3 ms a message on the
             # hot path (docs/decisions/0006-deadlines.md).
-            self._planner.plan_new_case(conn, case, msg, decision, now)
+            self._planner.plan_new_case(conn, case, msg, decision, now, composed)
         return Outcome("new-case", case_id, code)

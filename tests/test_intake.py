@@ -5,24 +5,26 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from gateway import parsers as parsers_module
 from gateway.daemon import Daemon
 from gateway.live_config import LiveConfig, read_config
 from gateway.mail import parse
 from gateway.model import InboundMessage
+from gateway.notifier.plan import Mail, Planner
 from gateway.store import migrate
 from gateway.store import receipts as receipt_store
 from gateway.store.db import Database, make_engine
 from gateway.store.receipts import NewReceipt
-from gateway.store.tables import cases, receipts
+from gateway.store.tables import cases, outbox, outbox_bodies, receipts
 from tests.support.daemon import RunningDaemon, make_settings, wait_for
 from tests.support.mail import all_cases, count, events_of, make_mail, receipt_mail, send, settled
 
@@ -264,5 +266,66 @@ def test_intake_commits_when_its_transaction_has_been_open_long_enough(
         assert len(committed) == commits
         assert count(db, receipts, receipts.c.state == "parked") == 1
         assert count(db, cases) == 4
+    finally:
+        db.dispose()
+
+
+def _queued(db: Database) -> list[tuple[str, bytes]]:
+    """(kind, composed mail) of every outbox row, in order."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(outbox.c.kind, outbox_bodies.c.body)
+            .join(outbox_bodies, outbox_bodies.c.outbox_id == outbox.c.id)
+            .order_by(outbox.c.id)
+        ).all()
+    return [(row.kind, bytes(row.body)) for row in rows]
+
+
+def test_a_new_cases_mail_is_composed_before_intake_takes_the_write_lock(
+    tmp_path: Path, database_url: str, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 0016: for a message that looks like new feedback, routing and composing its receipt and
+    hand-over happen before the write transaction, which then only stores them; a message that names its
+    case is worked out inside the transaction, as before."""
+    first = make_mail(sender="matti@example.fi", subject="Kuoppa Mannerheimintiellä")
+    db, worker = _worker_with_receipts(tmp_path, database_url, config_dir, [first])
+    open_writes: list[object] = []
+    in_write: list[bool] = []  # at each composing: was a write transaction open?
+
+    def began(conn: Any) -> None:
+        if not conn.get_execution_options().get("readonly", False):
+            open_writes.append(conn)
+
+    event.listen(db.engine, "begin", began)
+    event.listen(db.engine, "commit", lambda conn: open_writes.clear())
+    event.listen(db.engine, "rollback", lambda conn: open_writes.clear())
+    compose = Planner.compose
+
+    def watched(planner: Planner, mail: Mail, now: datetime) -> bytes:
+        in_write.append(bool(open_writes))
+        return compose(planner, mail, now)
+
+    monkeypatch.setattr(Planner, "compose", watched)
+    try:
+        assert worker.intake.run_once(16) == 1
+        [case] = all_cases(db)
+        queued = _queued(db)
+        assert [kind for kind, _ in queued] == ["receipt", "forward"]
+        assert in_write == [False, False]  # each composed once, ahead of the transaction
+        receipt = message_from_bytes(queued[0][1], policy=policy.default)
+        assert f"[{case.code}]" in str(receipt["Subject"])
+        assert str(receipt["In-Reply-To"]) == str(first["Message-ID"])
+
+        in_write.clear()
+        follow_up = make_mail(
+            sender="matti@example.fi", subject=f"Re: [{case.code}]", body="Vielä yksi asia."
+        )
+        with db.write() as conn:
+            item = NewReceipt("smtp", follow_up.as_bytes(), "matti@example.fi", ("palaute@hel.example",))
+            receipt_store.insert_receipts(conn, [item], datetime.now(UTC))
+        assert worker.intake.run_once(16) == 1
+        assert count(db, cases) == 1
+        assert [kind for kind, _ in _queued(db)] == ["receipt", "forward", "follow-up"]
+        assert in_write == [True]  # the follow-up to the handler: composed in the transaction
     finally:
         db.dispose()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -27,6 +29,24 @@ NEVER_ANSWER = re.compile(
     re.IGNORECASE,
 )
 HANDOVER_KINDS = ("forward", "follow-up")
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """One mail the planner owes: what to render and compose, and to whom."""
+
+    key: str  # the outbox dedupe key; the Message-ID is derived from it
+    kind: str
+    to: Address
+    template: str
+    language: str
+    values: dict[str, str]
+    automatic: bool = True
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    reply_to: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    mail_from: str = ""
 
 
 class Directory(Protocol):
@@ -109,79 +129,99 @@ class Planner:
             return "rate limit per case"
         return None
 
+    def compose(self, mail: Mail, now: datetime) -> bytes:
+        """Render and compose *mail*: pure work, done before the transaction where it can be (intake)."""
+        rendered = self._templates.render(mail.template, mail.language, **mail.values)
+        return compose(
+            self._identity,
+            to=mail.to,
+            subject=rendered.subject.rstrip(": "),
+            body=rendered.body,
+            message_id=message_id_for(mail.key, self._identity.domain),
+            date=now,
+            in_reply_to=mail.in_reply_to,
+            references=mail.references,
+            # RFC 3834: automatic answers are auto-replied, other automatic mail auto-generated; an
+            # answer a person wrote and we relay is neither.
+            auto_submitted=("auto-replied" if mail.kind in outbox.AUTOMATIC_KINDS else "auto-generated")
+            if mail.automatic
+            else None,
+            reply_to=mail.reply_to,
+            language=mail.language,
+            attachments=mail.attachments,
+        )
+
     def _send(
         self,
         conn: Connection,
-        *,
-        key: str,
-        kind: str,
-        to: Address,
-        template: str,
-        language: str,
-        values: dict[str, str],
+        mail: Mail,
         case_id: int | None,
         now: datetime,
-        automatic: bool = True,
-        in_reply_to: str | None = None,
-        references: tuple[str, ...] = (),
-        reply_to: str | None = None,
-        attachments: tuple[Attachment, ...] = (),
-        mail_from: str = "",
+        *,
         new_case: bool = False,
+        composed: Mapping[str, bytes] | None = None,
     ) -> str | None:
-        """Render *template*, compose and queue it; the Message-ID when queued, None when held back."""
-        reason = self._guard(conn, to.email, case_id, now, kind, new_case)
+        """Queue *mail* (composed now unless *composed* holds it by its key); its Message-ID when queued,
+        None when held back."""
+        reason = self._guard(conn, mail.to.email, case_id, now, mail.kind, new_case)
         if reason is not None:
-            log.info("mail held back", kind=kind, to=to.email, reason=reason)
+            log.info("mail held back", kind=mail.kind, to=mail.to.email, reason=reason)
             return None
-        message_id = message_id_for(key, self._identity.domain)
-        rendered = self._templates.render(template, language, **values)
-        body = compose(
-            self._identity,
-            to=to,
-            subject=rendered.subject.rstrip(": "),
-            body=rendered.body,
-            message_id=message_id,
-            date=now,
-            in_reply_to=in_reply_to,
-            references=references,
-            # RFC 3834: automatic answers are auto-replied, other automatic mail auto-generated; an
-            # answer a person wrote and we relay is neither.
-            auto_submitted=("auto-replied" if kind in outbox.AUTOMATIC_KINDS else "auto-generated")
-            if automatic
-            else None,
-            reply_to=reply_to,
-            language=language,
-            attachments=attachments,
+        message_id = message_id_for(mail.key, self._identity.domain)
+        body = composed.get(mail.key) if composed else None
+        if body is None:
+            body = self.compose(mail, now)
+        item = outbox.OutboundItem(
+            mail.key, mail.kind, mail.to.email, body, case_id, "mail", mail.mail_from, message_id
         )
-        item = outbox.OutboundItem(key, kind, to.email, body, case_id, "mail", mail_from, message_id)
         if not outbox.enqueue(conn, item, now):  # the outbox row is how a reply finds its case
             return None
         return message_id
 
     # -- to the resident ------------------------------------------------------------------------
 
-    def plan_new_case(
-        self, conn: Connection, case: CaseRow, msg: InboundMessage, decision: Decision | None, now: datetime
-    ) -> None:
-        if not (msg.auto_reply or msg.bounce):
-            # RFC 3834 3.3: an automatic response goes out with a null reverse-path.
-            self._send(
-                conn,
-                key=f"receipt:{case.code}",
-                kind="receipt",
-                to=Address(case.resident_email, case.resident_name),
-                template="receipt",
-                language=case.language,
-                values={"code": case.code, "subject": msg.subject},
-                case_id=case.id,
-                now=now,
-                in_reply_to=msg.message_id,
-                references=msg.references,
-                new_case=True,  # nothing went out on it yet: no need to count
-            )
+    def _receipt(self, case: CaseRow, msg: InboundMessage) -> Mail | None:
+        """The receipt a new case owes its resident; none for automatic mail and bounces."""
+        if msg.auto_reply or msg.bounce:
+            return None
+        # RFC 3834 3.3: an automatic response goes out with a null reverse-path (mail_from "").
+        return Mail(
+            key=f"receipt:{case.code}",
+            kind="receipt",
+            to=Address(case.resident_email, case.resident_name),
+            template="receipt",
+            language=case.language,
+            values={"code": case.code, "subject": msg.subject},
+            in_reply_to=msg.message_id,
+            references=msg.references,
+        )
+
+    def compose_new_case(
+        self, case: CaseRow, msg: InboundMessage, decision: Decision | None, now: datetime
+    ) -> dict[str, bytes]:
+        """The mail `plan_new_case` would compose for *case*, by dedupe key: pure work that intake does
+        before its transaction, so that SQLite's write lock is not held for it (decision 0016)."""
+        mails = [self._receipt(case, msg)]
         if decision is not None:
-            self.plan_handover(conn, case, decision, msg.text, msg.attachments, now, "new")
+            mails.append(self._forward(self._handover(case, decision, msg.text, msg.attachments), "new"))
+        return {mail.key: self.compose(mail, now) for mail in mails if mail is not None}
+
+    def plan_new_case(
+        self,
+        conn: Connection,
+        case: CaseRow,
+        msg: InboundMessage,
+        decision: Decision | None,
+        now: datetime,
+        composed: Mapping[str, bytes] | None = None,
+    ) -> None:
+        """Queue a new case's receipt and hand-over; *composed* holds what `compose_new_case` made."""
+        receipt = self._receipt(case, msg)
+        if receipt is not None:
+            # Nothing went out on the case yet: no need to count per case.
+            self._send(conn, receipt, case.id, now, new_case=True, composed=composed)
+        if decision is not None:
+            self.plan_handover(conn, case, decision, msg.text, msg.attachments, now, "new", composed)
 
     def plan_answer(
         self,
@@ -195,26 +235,57 @@ class Planner:
         """Relay a handler's answer to the resident, from the city's address, threaded to their mail."""
         return self._send(
             conn,
-            key=f"answer:{case.code}:{event_id}",
-            kind="answer",
-            to=Address(case.resident_email, case.resident_name),
-            template="answer",
-            language=case.language,
-            values={
-                "code": case.code,
-                "subject": case.subject or "-",
-                "answer": text.strip(),
-                "department": self._directory.department_name(case.department or "", case.language),
-            },
-            case_id=case.id,
-            now=now,
-            automatic=False,
-            in_reply_to=case.message_id,
-            attachments=attachments,
-            mail_from=self._identity.address,
+            Mail(
+                key=f"answer:{case.code}:{event_id}",
+                kind="answer",
+                to=Address(case.resident_email, case.resident_name),
+                template="answer",
+                language=case.language,
+                values={
+                    "code": case.code,
+                    "subject": case.subject or "-",
+                    "answer": text.strip(),
+                    "department": self._directory.department_name(case.department or "", case.language),
+                },
+                automatic=False,
+                in_reply_to=case.message_id,
+                attachments=attachments,
+                mail_from=self._identity.address,
+            ),
+            case.id,
+            now,
         )
 
     # -- to staff -------------------------------------------------------------------------------
+
+    def _handover(
+        self, case: CaseRow, decision: Decision, text: str, attachments: tuple[Attachment, ...]
+    ) -> Handover:
+        return Handover(
+            case=case,
+            decision=decision,
+            department_name=self._directory.department_name(decision.department, self._staff_language),
+            text=text,
+            attachments=attachments,
+            reply_to=self.reply_address(case.code),
+            timezone=self._directory.timezone,
+        )
+
+    def _forward(self, handover: Handover, occasion: str) -> Mail | None:
+        """The hand-over mail to the contact on duty; none when the decision names no contact."""
+        if not handover.decision.contact:
+            return None
+        return Mail(
+            key=f"forward:{handover.case.code}:{occasion}",
+            kind="forward",
+            to=Address(handover.decision.contact),
+            template="forward",
+            language=self._staff_language,
+            values=forward_values(handover),
+            reply_to=handover.reply_to,
+            attachments=handover.attachments,
+            mail_from=self._identity.address,  # so that a handler's bounce comes back to us
+        )
 
     def plan_handover(
         self,
@@ -225,36 +296,17 @@ class Planner:
         attachments: tuple[Attachment, ...],
         now: datetime,
         occasion: str,
+        composed: Mapping[str, bytes] | None = None,
     ) -> None:
         """Forward the case by mail to the contact on duty, and POST it to the department's webhook.
 
         *occasion* tells one hand-over of a case from another ("new", "reroute-<event id>") so that each
         has its own dedupe key and Message-ID.
         """
-        handover = Handover(
-            case=case,
-            decision=decision,
-            department_name=self._directory.department_name(decision.department, self._staff_language),
-            text=text,
-            attachments=attachments,
-            reply_to=self.reply_address(case.code),
-            timezone=self._directory.timezone,
-        )
-        if decision.contact:
-            self._send(
-                conn,
-                key=f"forward:{case.code}:{occasion}",
-                kind="forward",
-                to=Address(decision.contact),
-                template="forward",
-                language=self._staff_language,
-                values=forward_values(handover),
-                case_id=case.id,
-                now=now,
-                reply_to=handover.reply_to,
-                attachments=attachments,
-                mail_from=self._identity.address,  # so that a handler's bounce comes back to us
-            )
+        handover = self._handover(case, decision, text, attachments)
+        forward = self._forward(handover, occasion)
+        if forward is not None:
+            self._send(conn, forward, case.id, now, composed=composed)
         if decision.webhook:
             key = f"webhook:{case.code}:{occasion}"
             document = webhook_document(handover, "case.new" if occasion == "new" else "case.rerouted")
@@ -280,40 +332,44 @@ class Planner:
         forward = outbox.latest_message_id(conn, case.id, HANDOVER_KINDS)
         self._send(
             conn,
-            key=f"follow-up:{case.code}:{event_id}",
-            kind="follow-up",
-            to=Address(contact),
-            template="follow_up",
-            language=self._staff_language,
-            values={
-                "code": case.code,
-                "subject": case.subject or "-",
-                "text": text.strip(),
-                "status": str(case.status),
-                "due": local_time(case.due_at, self._directory.timezone),
-            },
-            case_id=case.id,
-            now=now,
-            in_reply_to=forward,
-            references=(forward,) if forward else (),
-            reply_to=self.reply_address(case.code),
-            attachments=attachments,
-            mail_from=self._identity.address,
+            Mail(
+                key=f"follow-up:{case.code}:{event_id}",
+                kind="follow-up",
+                to=Address(contact),
+                template="follow_up",
+                language=self._staff_language,
+                values={
+                    "code": case.code,
+                    "subject": case.subject or "-",
+                    "text": text.strip(),
+                    "status": str(case.status),
+                    "due": local_time(case.due_at, self._directory.timezone),
+                },
+                in_reply_to=forward,
+                references=(forward,) if forward else (),
+                reply_to=self.reply_address(case.code),
+                attachments=attachments,
+                mail_from=self._identity.address,
+            ),
+            case.id,
+            now,
         )
 
     def plan_how_to_answer(self, conn: Connection, case: CaseRow, sender: str, now: datetime) -> None:
         """Tell someone whose reply was not taken as an answer how to answer: once per case and sender."""
         self._send(
             conn,
-            key=f"how-to-answer:{case.code}:{sender}",
-            kind="how-to-answer",
-            to=Address(sender),
-            template="how_to_answer",
-            language=self._staff_language,
-            # No subject: anyone can write to palaute+<code>.<anything>; the code is all they knew already.
-            values={"code": case.code},
-            case_id=case.id,
-            now=now,
+            Mail(
+                key=f"how-to-answer:{case.code}:{sender}",
+                kind="how-to-answer",
+                to=Address(sender),
+                template="how_to_answer",
+                language=self._staff_language,
+                # No subject: anyone can write to palaute+<code>.<anything>; the code is all they knew.
+                values={"code": case.code},
+            ),
+            case.id,
+            now,
         )
 
     def plan_reroute_refused(
@@ -328,15 +384,17 @@ class Planner:
     ) -> None:
         self._send(
             conn,
-            key=f"reroute-refused:{case.code}:{event_id}",
-            kind="reroute-refused",
-            to=Address(sender),
-            template="reroute_refused",
-            language=self._staff_language,
-            values={"code": case.code, "department": department, "known": ", ".join(known)},
-            case_id=case.id,
-            now=now,
-            reply_to=self.reply_address(case.code),
+            Mail(
+                key=f"reroute-refused:{case.code}:{event_id}",
+                kind="reroute-refused",
+                to=Address(sender),
+                template="reroute_refused",
+                language=self._staff_language,
+                values={"code": case.code, "department": department, "known": ", ".join(known)},
+                reply_to=self.reply_address(case.code),
+            ),
+            case.id,
+            now,
         )
 
     def plan_handler_bounced(
@@ -349,17 +407,19 @@ class Planner:
             return
         self._send(
             conn,
-            key=f"handler-bounced:{case.code}:{address}",
-            kind="alarm",
-            to=Address(to),
-            template="handler_bounced",
-            language=self._staff_language,
-            values={
-                "code": case.code,
-                "address": address,
-                "reason": reason,
-                "department": case.department or "-",
-            },
-            case_id=case.id,
-            now=now,
+            Mail(
+                key=f"handler-bounced:{case.code}:{address}",
+                kind="alarm",
+                to=Address(to),
+                template="handler_bounced",
+                language=self._staff_language,
+                values={
+                    "code": case.code,
+                    "address": address,
+                    "reason": reason,
+                    "department": case.department or "-",
+                },
+            ),
+            case.id,
+            now,
         )

@@ -105,6 +105,12 @@ def create_case(conn: Connection, **values: Any) -> CaseRow:
     return _case_from({**row, "id": case_id})
 
 
+def case_to_be(values: dict[str, Any]) -> CaseRow:
+    """The case `create_case(**values)` will store, before it has an id (0): for work that needs its
+    values but no database, done before the transaction."""
+    return _case_from({**_CASE_DEFAULTS, **values, "id": 0})
+
+
 def insert_event(
     conn: Connection,
     case_id: int,
