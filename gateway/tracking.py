@@ -11,9 +11,13 @@ _ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def new_code(prefix: str = "HEL") -> str:
-    """Return a fresh random code: 40 bits of randomness, not guessable (DESIGN.md)."""
-    groups = ("".join(secrets.choice(ALPHABET) for _ in range(4)) for _ in range(2))
-    return f"{prefix.upper()}-" + "-".join(groups)
+    """Return a fresh random code: 40 bits of randomness, not guessable (DESIGN.md).
+
+    One read of the system's randomness, cut into eight 5-bit characters (a `secrets.choice` per
+    character read it eight times: 2% of intake's CPU)."""
+    bits = int.from_bytes(secrets.token_bytes(5), "big")
+    chars = "".join(ALPHABET[(bits >> shift) & 31] for shift in range(35, -1, -5))
+    return f"{prefix.upper()}-{chars[:4]}-{chars[4:]}"
 
 
 def code_pattern(prefix: str = "HEL") -> re.Pattern[str]:
