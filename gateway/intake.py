@@ -26,7 +26,7 @@ from gateway.staff import StaffDesk
 from gateway.store import cases as case_store
 from gateway.store import outbox
 from gateway.store import receipts as receipt_store
-from gateway.store.cases import CaseRow
+from gateway.store.cases import CaseRow, NewEvent
 from gateway.store.db import Database
 from gateway.store.receipts import Receipt
 from gateway.tracking import new_code
@@ -363,26 +363,17 @@ class Intake:
         code = case.code
         case_id = case.id
         with structlog.contextvars.bound_contextvars(case=code):
-            event_id = case_store.insert_event(
-                conn,
-                case_id,
-                EventKind.OPENED,
-                now,
-                actor=msg.sender.email,
-                text=msg.text,
-                receipt_id=receipt.id,
-            )
+            events = [
+                NewEvent(EventKind.OPENED, actor=msg.sender.email, text=msg.text, receipt_id=receipt.id)
+            ]
+            if decision is not None:
+                text = f"{decision.department} ({decision.rule})"
+                events.append(
+                    NewEvent(EventKind.ROUTED, actor="rules", text=text, data=decision_json(decision))
+                )
+            event_id = case_store.insert_events(conn, case_id, now, events)[EventKind.OPENED]  # one statement
             case_store.insert_attachments(conn, case_id, event_id, msg.attachments)
             if decision is not None:
-                case_store.insert_event(
-                    conn,
-                    case_id,
-                    EventKind.ROUTED,
-                    now,
-                    actor="rules",
-                    text=f"{decision.department} ({decision.rule})",
-                    data=decision_json(decision),
-                )
                 log.info(
                     "case routed",
                     department=decision.department,

@@ -112,21 +112,24 @@ class Planner:
         """Why mail to *to* must not go now, or None when it may."""
         if not self.may_answer(to):
             return "an address we never write to"
+        hour_ago = now - timedelta(hours=1)
+        if kind in outbox.AUTOMATIC_KINDS:  # both questions of the recipient in one statement
+            bounced, recent = outbox.automatic_guard(conn, to, now - self._unreachable_for, hour_ago)
+            if bounced:
+                return "the address bounced lately"
+            if recent >= self._per_recipient:
+                return "rate limit per recipient"
+            if new_case or case_id is None:
+                return None
+            if outbox.count_automatic_on_case(conn, case_id, hour_ago) >= self._per_case:
+                return "rate limit per case"
+            return None
         if outbox.is_unreachable(conn, to, now - self._unreachable_for):
             return "the address bounced lately"
-        hour_ago = now - timedelta(hours=1)
-        if kind in outbox.CONVERSATION_KINDS and case_id is not None:
-            if outbox.count_conversation_on_case(conn, case_id, hour_ago) >= self._relays_per_case:
-                return "rate limit of answers and follow-ups per case (an autoresponder loop?)"
+        if kind not in outbox.CONVERSATION_KINDS or case_id is None:
             return None
-        if kind not in outbox.AUTOMATIC_KINDS:
-            return None
-        if outbox.count_automatic_to(conn, to, hour_ago) >= self._per_recipient:
-            return "rate limit per recipient"
-        if new_case or case_id is None:
-            return None
-        if outbox.count_automatic_on_case(conn, case_id, hour_ago) >= self._per_case:
-            return "rate limit per case"
+        if outbox.count_conversation_on_case(conn, case_id, hour_ago) >= self._relays_per_case:
+            return "rate limit of answers and follow-ups per case (an autoresponder loop?)"
         return None
 
     def compose(self, mail: Mail, now: datetime) -> bytes:

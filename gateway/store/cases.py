@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -132,6 +132,40 @@ def insert_event(
         "data": data,
     }
     return int(conn.execute(_INSERT_EVENT, row).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    kind: EventKind
+    actor: str = ""
+    text: str = ""
+    receipt_id: int | None = None
+    data: dict[str, Any] | None = None
+
+
+# Returning each row's kind, not `sort_by_parameter_order`: for that SQLAlchemy inserts SQLite's rows one
+# statement each, and one statement for all is the point.
+_INSERT_EVENTS = insert(case_events).returning(case_events.c.id, case_events.c.kind)
+
+
+def insert_events(
+    conn: Connection, case_id: int, at: datetime, events: Sequence[NewEvent]
+) -> dict[EventKind, int]:
+    """Events of one case at one moment, each of another kind, in one statement; their ids by kind."""
+    assert len({e.kind for e in events}) == len(events), "one event of each kind"
+    rows = [
+        {
+            "case_id": case_id,
+            "kind": str(e.kind),
+            "at": at,
+            "actor": e.actor,
+            "text": e.text,
+            "receipt_id": e.receipt_id,
+            "data": e.data,
+        }
+        for e in events
+    ]
+    return {EventKind(row.kind): int(row.id) for row in conn.execute(_INSERT_EVENTS, rows)}
 
 
 def insert_attachments(conn: Connection, case_id: int, event_id: int, items: Iterable[Attachment]) -> None:

@@ -111,7 +111,6 @@ _AUTOMATIC = (
     .select_from(outbox)
     .where(_one_of(AUTOMATIC_KINDS), outbox.c.created_at >= bindparam("since"))
 )
-_AUTOMATIC_TO = _AUTOMATIC.where(outbox.c.recipient == bindparam("recipient"))
 _AUTOMATIC_ON_CASE = _AUTOMATIC.where(outbox.c.case_id == bindparam("case_id"))
 _CONVERSATION_ON_CASE = (
     select(func.count())
@@ -152,9 +151,30 @@ _UNREACHABLE = (
 )
 
 
-def count_automatic_to(conn: Connection, recipient: str, since: datetime) -> int:
-    """Automatic notices (not answers, not hand-overs) queued to *recipient* since *since*."""
-    return int(conn.execute(_AUTOMATIC_TO, {"recipient": recipient, "since": since}).scalar_one())
+# Both questions a receipt's guard asks of its recipient, in one statement (one round trip instead of two).
+_AUTOMATIC_GUARD = select(
+    _UNREACHABLE.scalar_subquery().label("bounced"),  # bound: recipient, since
+    select(func.count())
+    .select_from(outbox)
+    .where(
+        _one_of(AUTOMATIC_KINDS),
+        outbox.c.recipient == bindparam("recipient"),
+        outbox.c.created_at >= bindparam("hour_ago"),
+    )
+    .scalar_subquery()
+    .label("recent"),
+)
+
+
+def automatic_guard(
+    conn: Connection, recipient: str, bounced_since: datetime, since: datetime
+) -> tuple[bool, int]:
+    """Whether mail to *recipient* bounced since *bounced_since* (`is_unreachable`), and how many
+    automatic notices were queued to it since *since*: one statement for both."""
+    row = conn.execute(
+        _AUTOMATIC_GUARD, {"recipient": recipient, "since": bounced_since, "hour_ago": since}
+    ).one()
+    return row.bounced is not None, int(row.recent)
 
 
 def count_automatic_on_case(conn: Connection, case_id: int, since: datetime) -> int:

@@ -9,15 +9,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, event, inspect, select, text
 
 from gateway.errors import StorageError
+from gateway.model import EventKind
 from gateway.store import cases as case_store
 from gateway.store import migrate, outbox, receipts, turns
 from gateway.store.db import Database, make_engine
 from gateway.store.outbox import OutboundItem
 from gateway.store.receipts import NewReceipt
-from gateway.store.tables import cases, metadata
+from gateway.store.tables import case_events, cases, metadata
 from gateway.store.turns import NoSign, WaitingSign
 
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -170,6 +171,67 @@ def test_outbox_enqueue_is_idempotent_by_key(db: Database) -> None:
     [claimed] = outbox.claim_due(db, "n1", 10, NOW, timedelta(minutes=1))
     assert claimed.body == b"body"
     assert outbox.claim_due(db, "n2", 10, NOW, timedelta(minutes=1)) == []
+
+
+def test_a_new_cases_events_go_in_with_one_statement_and_come_back_by_kind(db: Database) -> None:
+    statements: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with db.write() as conn:
+        case = case_store.create_case(
+            conn, code="HEL-0000-00EV", status="routed", channel="smtp", created_at=NOW, updated_at=NOW,
+            resident_email="matti@example.fi", resident_name="Matti", language="fi", subject="s", text="t",
+        )  # fmt: skip
+        statements.clear()
+        ids = case_store.insert_events(
+            conn,
+            case.id,
+            NOW,
+            [
+                case_store.NewEvent(
+                    EventKind.OPENED, actor="matti@example.fi", text="Kuoppa", receipt_id=None
+                ),
+                case_store.NewEvent(
+                    EventKind.ROUTED, actor="rules", text="talvi (snow)", data={"rule": "snow"}
+                ),
+            ],
+        )
+        assert len([s for s in statements if s.lstrip().upper().startswith("INSERT")]) == 1
+        rows = conn.execute(
+            select(case_events.c.id, case_events.c.kind, case_events.c.text, case_events.c.data)
+            .where(case_events.c.case_id == case.id)
+            .order_by(case_events.c.id)
+        ).all()
+    assert {EventKind(r.kind): r.id for r in rows} == ids
+    assert [(r.kind, r.text, r.data) for r in rows] == [
+        ("opened", "Kuoppa", None),
+        ("routed", "talvi (snow)", {"rule": "snow"}),
+    ]
+    with db.write() as conn, pytest.raises(AssertionError):  # two of a kind could not be told apart
+        case_store.insert_events(conn, case.id, NOW, [case_store.NewEvent(EventKind.NOTE)] * 2)
+
+
+def test_the_automatic_guard_answers_both_questions_of_a_recipient(db: Database) -> None:
+    """One statement: did mail to the address bounce since the first moment, and how many automatic
+    notices (not hand-overs, not answers) went to it since the second."""
+    hour_ago, bounced_since = NOW - timedelta(hours=1), NOW - timedelta(days=3)
+    with db.write() as conn:
+        assert outbox.automatic_guard(conn, "matti@example.fi", bounced_since, hour_ago) == (False, 0)
+        for n, (kind, to, at) in enumerate(
+            [
+                ("receipt", "matti@example.fi", NOW - timedelta(minutes=5)),
+                ("interim", "matti@example.fi", NOW - timedelta(minutes=50)),
+                ("receipt", "matti@example.fi", NOW - timedelta(hours=2)),  # before the hour
+                ("answer", "matti@example.fi", NOW - timedelta(minutes=5)),  # not automatic
+                ("receipt", "liisa@example.fi", NOW - timedelta(minutes=5)),  # someone else
+            ]
+        ):
+            outbox.enqueue(conn, OutboundItem(f"k{n}", kind, to, b"m", message_id=f"m{n}@x"), at)
+        assert outbox.automatic_guard(conn, "matti@example.fi", bounced_since, hour_ago) == (False, 2)
+        outbox.mark_bounced(conn, ("m3@x",), "550 no such user", NOW - timedelta(days=4))
+        assert outbox.automatic_guard(conn, "matti@example.fi", bounced_since, hour_ago) == (False, 2)
+        outbox.mark_bounced(conn, ("m3@x",), "550 no such user", NOW - timedelta(days=1))
+        assert outbox.automatic_guard(conn, "matti@example.fi", bounced_since, hour_ago) == (True, 2)
+        assert outbox.automatic_guard(conn, "liisa@example.fi", bounced_since, hour_ago) == (False, 1)
 
 
 def test_outbox_failures_are_retried_later_then_parked(db: Database) -> None:
