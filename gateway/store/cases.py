@@ -111,6 +111,26 @@ def case_to_be(values: dict[str, Any]) -> CaseRow:
     return _case_from({**_CASE_DEFAULTS, **values, "id": 0})
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    kind: EventKind
+    actor: str = ""
+    text: str = ""
+    receipt_id: int | None = None
+    data: dict[str, Any] | None = None
+
+    def row(self, case_id: int, at: datetime) -> dict[str, Any]:
+        return {
+            "case_id": case_id,
+            "kind": str(self.kind),
+            "at": at,
+            "actor": self.actor,
+            "text": self.text,
+            "receipt_id": self.receipt_id,
+            "data": self.data,
+        }
+
+
 def insert_event(
     conn: Connection,
     case_id: int,
@@ -122,25 +142,8 @@ def insert_event(
     receipt_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> int:
-    row = {
-        "case_id": case_id,
-        "kind": str(kind),
-        "at": at,
-        "actor": actor,
-        "text": text,
-        "receipt_id": receipt_id,
-        "data": data,
-    }
+    row = NewEvent(kind, actor, text, receipt_id, data).row(case_id, at)
     return int(conn.execute(_INSERT_EVENT, row).scalar_one())
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    kind: EventKind
-    actor: str = ""
-    text: str = ""
-    receipt_id: int | None = None
-    data: dict[str, Any] | None = None
 
 
 # Returning each row's kind, not `sort_by_parameter_order`: for that SQLAlchemy inserts SQLite's rows one
@@ -153,18 +156,7 @@ def insert_events(
 ) -> dict[EventKind, int]:
     """Events of one case at one moment, each of another kind, in one statement; their ids by kind."""
     assert len({e.kind for e in events}) == len(events), "one event of each kind"
-    rows = [
-        {
-            "case_id": case_id,
-            "kind": str(e.kind),
-            "at": at,
-            "actor": e.actor,
-            "text": e.text,
-            "receipt_id": e.receipt_id,
-            "data": e.data,
-        }
-        for e in events
-    ]
+    rows = [e.row(case_id, at) for e in events]
     return {EventKind(row.kind): int(row.id) for row in conn.execute(_INSERT_EVENTS, rows)}
 
 

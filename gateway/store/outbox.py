@@ -106,12 +106,18 @@ def _one_of(kinds: tuple[str, ...]) -> ColumnElement[bool]:
 
 
 KIND = re.compile(r"[a-z][a-z-]*")
-_AUTOMATIC = (
-    select(func.count())
-    .select_from(outbox)
-    .where(_one_of(AUTOMATIC_KINDS), outbox.c.created_at >= bindparam("since"))
-)
-_AUTOMATIC_ON_CASE = _AUTOMATIC.where(outbox.c.case_id == bindparam("case_id"))
+
+
+def _automatic_since(param: str) -> Select[int]:
+    """How many automatic notices were queued since the moment bound as *param*."""
+    return (
+        select(func.count())
+        .select_from(outbox)
+        .where(_one_of(AUTOMATIC_KINDS), outbox.c.created_at >= bindparam(param))
+    )
+
+
+_AUTOMATIC_ON_CASE = _automatic_since("since").where(outbox.c.case_id == bindparam("case_id"))
 _CONVERSATION_ON_CASE = (
     select(func.count())
     .select_from(outbox)
@@ -154,13 +160,8 @@ _UNREACHABLE = (
 # Both questions a receipt's guard asks of its recipient, in one statement (one round trip instead of two).
 _AUTOMATIC_GUARD = select(
     _UNREACHABLE.scalar_subquery().label("bounced"),  # bound: recipient, since
-    select(func.count())
-    .select_from(outbox)
-    .where(
-        _one_of(AUTOMATIC_KINDS),
-        outbox.c.recipient == bindparam("recipient"),
-        outbox.c.created_at >= bindparam("hour_ago"),
-    )
+    _automatic_since("hour_ago")
+    .where(outbox.c.recipient == bindparam("recipient"))
     .scalar_subquery()
     .label("recent"),
 )
