@@ -91,8 +91,8 @@ RULES_CASES = [
     ),
     (
         "duplicate name",
-        GOOD_RULE + "  - name: r\n    department: talvi\n",
-        6,
+        GOOD_RULE + "    when: always\n  - name: r\n    department: talvi\n    when: always\n",
+        7,
         "rules[1]: duplicate rule name 'r' (first on line 4)",
     ),
     ("bad priority", GOOD_RULE + "    priority: asap\n", 6, "rules[0].priority: 'asap' is not one of"),
