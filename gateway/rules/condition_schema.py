@@ -110,9 +110,7 @@ class ConditionBuilder:
                 bad = True
         return bad
 
-    def _words(
-        self, entries: list[tuple[str, int]], where: str, language: str | None = None
-    ) -> Words | None:
+    def _words(self, entries: list[tuple[str, int]], where: str, language: str | None = None) -> Words | None:
         message = "{!r} is not one word (letters, optionally ending in '*'); use 'matches' for phrases"
         if self._bad(entries, where, _WORD_ENTRY.match, message):
             return None

@@ -48,22 +48,24 @@ def covered(entry: str, words: tuple[str, ...]) -> list[str]:
 def common_word_warning(entry: str) -> str | None:
     """Why *entry*, a word for every language, matches much ordinary feedback; None when it does not."""
     lists = common_words()
-    parts: list[str] = []
-    for language, words in lists.items():
-        hits = covered(entry, words)
-        if not hits:
-            continue
-        name = LANGUAGE_NAMES.get(language, language)
-        if entry.endswith("*"):
-            shown = ", ".join(repr(w) for w in hits[:SHOWN]) + (" ..." if len(hits) > SHOWN else "")
-            plural = "a common" if len(hits) == 1 else "common"
-            parts.append(f"matches {shown}, {plural} {name} word{'s' if len(hits) > 1 else ''}")
-        else:
-            parts.append(f"is a common {name} word")
-    if not parts:
+    found = {lang: hits for lang, words in lists.items() if (hits := covered(entry, words))}
+    if not found:
         return None
+    if entry.endswith("*"):
+        parts = []
+        for language, hits in found.items():
+            shown = ", ".join(repr(w) for w in hits[:SHOWN]) + (" ..." if len(hits) > SHOWN else "")
+            kind = f"a common {_name(language)} word" if len(hits) == 1 else f"common {_name(language)} words"
+            parts.append(f"{shown}, {kind}")
+        what = "matches " + "; ".join(parts)
+    else:
+        what = "is a common " + " and ".join(_name(lang) for lang in found) + " word"
     codes = ", ".join(lists)
     return (
-        f"{entry!r} {' and '.join(parts)}; limit it to the language it is meant in "
+        f"{entry!r} {what}; limit it to the language it is meant in "
         f"(words: {{xx: [{entry}]}}, xx one of {codes}) or drop it"
     )
+
+
+def _name(language: str) -> str:
+    return LANGUAGE_NAMES.get(language, language)
