@@ -7,6 +7,9 @@ most English feedback to winter maintenance, and `jää*` caught the Finnish "j�
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -96,3 +99,22 @@ def test_the_table_is_large_and_has_all_three_languages() -> None:
     assert len(SENTENCES) >= 30
     detected = {parse(as_mail(text)).language for text, _ in SENTENCES}
     assert {"fi", "sv", "en"} <= detected
+
+
+@pytest.mark.parametrize(
+    ("text", "department"),
+    [("Det är is på hela trottoaren", WINTER), ("the bus is always late", "hsl")],
+)
+def test_gateway_route_text_detects_the_language_as_mail_does(
+    tmp_path: Path, text: str, department: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "route", "--text", text, "--at", "2025-01-15T10:00"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["department"] == department
