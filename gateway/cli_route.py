@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.live_config import read_config
-from gateway.mail import parse
+from gateway.mail import detect_language, parse
 from gateway.model import Decision
 from gateway.rules import CaseFields, ConfigError, route
 from gateway.settings import Settings
@@ -59,6 +59,7 @@ def route_command(settings: Settings, args: argparse.Namespace) -> int:
             recipients=(config.addresses[0],),
             channel=args.channel,
             category=args.category,
+            language=detect_language(f"{args.subject}\n{args.text}"),  # as a mail's (issue 15)
             location=location,
         )
     elif args.file:

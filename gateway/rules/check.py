@@ -86,6 +86,8 @@ def implies(a: Condition | None, b: Condition | None) -> bool:
 
 def _leaf_implies(a: Condition, b: Condition) -> bool:
     if isinstance(a, Words) and isinstance(b, Words):
+        if b.language is not None and a.language != b.language:
+            return False
         return all(any(_word_covers(wb, wa) for wb in b.entries) for wa in a.entries)
     if isinstance(a, Matches) and isinstance(b, Matches):
         return {p.pattern for p in a.patterns} <= {p.pattern for p in b.patterns}

@@ -25,6 +25,7 @@ from gateway.rules.conditions import (
 )
 from gateway.rules.reader import Reader, suggest
 from gateway.rules.timewindow import parse_window
+from gateway.rules.wordcheck import common_word_warning
 from gateway.rules.yamlload import YList, YMap
 
 CONDITIONS = (
@@ -51,6 +52,7 @@ class ConditionBuilder:
         self.areas_failed = areas_failed  # the areas file had errors: do not pile on more
         self.addresses = addresses  # None: departments.yaml failed, skip the recipient check
         self.prefixes: set[str] = set()
+        self._warned: set[tuple[int, str]] = set()  # a YAML alias (*winter) repeats the same lines
 
     def build(self, value: Any, where: str, line: int) -> Condition | None:
         """A mapping (several keys mean all of them) or a list (all of the items)."""
@@ -91,6 +93,8 @@ class ConditionBuilder:
         if key not in CONDITIONS:
             self.reader.error(line, f"{where}: unknown condition {key!r}{suggest(key, CONDITIONS)}")
             return None
+        if key == "words" and isinstance(value, YMap):
+            return self._words_by_language(value, f"{where}.words", line)
         entries = self.reader.strings(value, f"{where}.{key}", line)
         if entries is None:
             return None
@@ -106,13 +110,42 @@ class ConditionBuilder:
                 bad = True
         return bad
 
-    def _words(self, entries: list[tuple[str, int]], where: str) -> Condition | None:
+    def _words(self, entries: list[tuple[str, int]], where: str, language: str | None = None) -> Words | None:
         message = "{!r} is not one word (letters, optionally ending in '*'); use 'matches' for phrases"
         if self._bad(entries, where, _WORD_ENTRY.match, message):
             return None
+        if language is None:  # a word limited to a language matches no other: nothing to warn about
+            for text, line in entries:
+                warning = common_word_warning(text.casefold())
+                if warning is not None and (line, text) not in self._warned:
+                    self._warned.add((line, text))
+                    self.reader.warning(line, f"{where}: {warning}")
         words = tuple(dict.fromkeys(text.casefold() for text, _ in entries))
         self.prefixes.update(w[:-1] for w in words if w.endswith("*"))
-        return Words(words)
+        return Words(words, language)
+
+    def _words_by_language(self, value: YMap, where: str, line: int) -> Condition | None:
+        """``words: {sv: [is, isen], en: [ice]}``: each list matches feedback in its language only."""
+        if not value:
+            self.reader.error(line, f"{where}: expected language codes with word lists, e.g. {{sv: [is]}}")
+            return None
+        parts: list[Condition] = []
+        ok = True
+        for key, item in value.items():
+            language, key_line = str(key).lower(), value.line_of(key)
+            if not _LANGUAGE.match(language):
+                self.reader.error(key_line, f"{where}: {key!r} is not a language code such as fi, sv or en")
+                ok = False
+                continue
+            entries = self.reader.strings(item, f"{where}.{language}", key_line)
+            built = None if entries is None else self._words(entries, f"{where}.{language}", language)
+            if built is None:
+                ok = False
+            else:
+                parts.append(built)
+        if not ok:
+            return None
+        return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
     def _matches(self, entries: list[tuple[str, int]], where: str) -> Condition | None:
         patterns: list[re.Pattern[str]] = []

@@ -90,7 +90,14 @@ def _show(values: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Words:
+    """Whole words of subject + text; with *language*, only in feedback detected in that language.
+
+    Swedish ``is`` (ice) is English "is" (issue 15): ``words: {sv: [is]}`` limits it to Swedish. A
+    message whose language is unknown matches no limited word, like the ``language`` condition.
+    """
+
     entries: tuple[str, ...]  # casefolded; "lum*" for prefixes
+    language: str | None = None  # None: any language
     keys: frozenset[str] = field(init=False)
     cost: int = 2
 
@@ -98,14 +105,19 @@ class Words:
         object.__setattr__(self, "keys", frozenset(self.entries))
 
     def match(self, facts: Facts) -> Reasons | None:
+        if self.language is not None and (facts.case.language or "").lower() != self.language:
+            return None
         hits = facts.word_hits
         if self.keys.isdisjoint(hits):
             return None
         found = [(e, hits[e]) for e in self.entries if e in hits]
-        return tuple(f"words: {e!r} matched {w}" for e, w in found)
+        suffix = "" if self.language is None else f" ({self.language})"
+        return tuple(f"words: {e!r} matched {w}{suffix}" for e, w in found)
 
     def describe(self) -> str:
-        return f"words {_show(self.entries)}"
+        if self.language is None:
+            return f"words {_show(self.entries)}"
+        return f"words {{{self.language}: [{', '.join(self.entries)}]}}"
 
 
 _BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")

@@ -25,6 +25,11 @@ class Reader:
         self.file = file
         self.problems = problems
 
+    @property
+    def errors(self) -> int:
+        """How many errors so far (in any file): a step failed if this grew; warnings do not count."""
+        return sum(p.severity == "error" for p in self.problems)
+
     def error(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.file, line, message))
 

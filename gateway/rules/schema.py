@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gateway.mail.language import detect_language
 from gateway.rules.areas import Area, load_areas
 from gateway.rules.case import CaseFields
 from gateway.rules.condition_schema import CHANNELS, ConditionBuilder
@@ -373,7 +374,7 @@ def _rule(
     node = r.mapping(item, where, line, RULE_KEYS, ("name", "department"))
     if node is None:
         return None
-    before = len(r.problems)
+    before = r.errors
     name = r.string(node.get("name"), f"{where}.name", node.line_of("name")) if "name" in node else None
     dept = None
     if "department" in node:
@@ -386,8 +387,15 @@ def _rule(
         r.error(
             node.line_of("priority"), f"{where}.priority: {priority!r} is not one of {', '.join(PRIORITIES)}"
         )
-    condition = None
-    if "when" in node:
+    condition = None  # `when: always`
+    if "when" not in node:
+        # Issue 15: a rule without `when` took every case, and only later rules' examples said so.
+        r.error(
+            node.line,
+            f"{where}: missing 'when': a rule without conditions takes every case "
+            "(write 'when: always' if that is meant, or use 'default')",
+        )
+    elif node["when"] != "always":
         condition = builder.build(node["when"], f"{where}.when", node.line_of("when"))
     answer = _duration(r, node, "answer_within", where, None)
     first = _duration(r, node, "first_response_within", where, None)
@@ -402,7 +410,7 @@ def _rule(
             )
             if example is not None:
                 examples.append(example)
-    if len(r.problems) > before or name is None or dept is None:
+    if r.errors > before or name is None or dept is None:
         return None
     return Rule(
         name=name,
@@ -433,9 +441,10 @@ def _example(
         return None
     before = len(r.problems)
     text = {}
-    for key in ("text", "subject", "sender", "category", "language"):
+    for key in ("text", "subject", "sender", "category"):
         if key in node:
             text[key] = r.string(node[key], f"{where}.{key}", node.line_of(key)) or ""
+    language = _example_language(r, node, where, text)
     if not text.get("text") and not text.get("subject") and "text" not in node:
         r.error(node.line, f"{where}: missing required key 'text'")
     recipients: tuple[str, ...] = tuple(addresses[:1])
@@ -461,10 +470,23 @@ def _example(
         recipients=recipients,
         channel=channel,
         category=text.get("category"),
-        language=text.get("language"),
+        language=language,
         location=location,
     )
     return Example(case, at, expect, node.line, "expect" in node)
+
+
+def _example_language(r: Reader, node: YMap, where: str, text: dict[str, str]) -> str | None:
+    """The example's `language`; without one, detected from its text as a mail's would be (issue 15).
+
+    `language: null` stands for feedback too short or too mixed to tell.
+    """
+    if "language" not in node:
+        return detect_language(f"{text.get('subject', '')}\n{text.get('text', '')}")
+    if node["language"] is None:
+        return None
+    given = r.string(node["language"], f"{where}.language", node.line_of("language"))
+    return None if given is None else given.lower()
 
 
 def _location(r: Reader, node: YMap, where: str) -> tuple[float, float] | None:

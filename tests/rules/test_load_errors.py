@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from gateway.rules import ConfigError, Problem, load_config
+from gateway.rules import CaseFields, ConfigError, Problem, check_config, load_config, route
 
 from .conftest import AREAS, DEPARTMENTS, Write
 
@@ -91,8 +92,8 @@ RULES_CASES = [
     ),
     (
         "duplicate name",
-        GOOD_RULE + "  - name: r\n    department: talvi\n",
-        6,
+        GOOD_RULE + "    when: always\n  - name: r\n    department: talvi\n    when: always\n",
+        7,
         "rules[1]: duplicate rule name 'r' (first on line 4)",
     ),
     ("bad priority", GOOD_RULE + "    priority: asap\n", 6, "rules[0].priority: 'asap' is not one of"),
@@ -114,6 +115,44 @@ RULES_CASES = [
         GOOD_RULE + "    when: {recipient: info@muu.example}\n",
         6,
         "'info@muu.example' is not one of the addresses",
+    ),
+    (
+        "missing when",
+        GOOD_RULE + "    priority: high\n",
+        4,
+        "rules[0]: missing 'when': a rule without conditions takes every case",
+    ),
+    (
+        "missing when in the second rule",
+        GOOD_RULE + "    when: always\n  - name: s\n    department: talvi\n    examples: [{text: x}]\n",
+        7,
+        "rules[1]: missing 'when'",
+    ),
+    ("when null", GOOD_RULE + "    when:\n", 6, "rules[0].when: expected a condition"),
+    ("when misspelt always", GOOD_RULE + "    when: allways\n", 6, "rules[0].when: expected a condition"),
+    (
+        "words language not a code",
+        GOOD_RULE + "    when: {words: {swedish: [is]}}\n",
+        6,
+        "rules[0].when.words: 'swedish' is not a language code such as fi, sv or en",
+    ),
+    (
+        "words empty language map",
+        GOOD_RULE + "    when: {words: {}}\n",
+        6,
+        "rules[0].when.words: expected language",
+    ),
+    (
+        "words language entry not a word",
+        GOOD_RULE + "    when:\n      words:\n        sv: [is, 'is på']\n",
+        8,
+        "rules[0].when.words.sv: 'is på' is not one word",
+    ),
+    (
+        "words language empty list",
+        GOOD_RULE + "    when: {words: {sv: []}}\n",
+        6,
+        "rules[0].when.words.sv: empty list",
     ),
     ("empty any", GOOD_RULE + "    when: {any: []}\n", 6, "rules[0].when.any: expected a non-empty list"),
     ("yaml syntax", "version: 1\ndefault: kirjaamo\nrules:\n  - name: [r\n", 5, "YAML syntax error"),
@@ -310,3 +349,14 @@ def test_problem_str() -> None:
         "rules.yaml:42: rules[3].when: unknown condition 'subjet'"
     )
     assert str(Problem("rules.yaml", 7, "x", "warning")) == "rules.yaml:7: warning: x"
+
+
+def test_when_always_is_a_catch_all_and_later_rules_are_warned(write: Write) -> None:
+    rules = GOOD_RULE + "    when: always\n  - name: s\n    department: talvi\n    when: {words: [lunta]}\n"
+    paths = write(rules)
+    config = load_config(*paths)
+    decision = route(config, CaseFields(text="lunta"), datetime(2025, 1, 15, 10, tzinfo=UTC))
+    assert (decision.rule, decision.reasons) == ("r", ("always",))
+    assert [p.message for p in check_config(*paths)] == [
+        "rules[1] 's' can never match: rules[0] 'r' (line 4) matches everything it matches"
+    ]
