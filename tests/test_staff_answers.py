@@ -143,13 +143,20 @@ def test_gateway_run_refuses_to_start_with_a_weak_secret(
     secret: str,
     database: str,
 ) -> None:
+    started: list[object] = []
+
+    async def serve(*args: object, **kwargs: object) -> int:  # without the check, the daemon would run
+        started.append(args)
+        return 0
+
+    monkeypatch.setattr("gateway.daemon.serve", serve)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GATEWAY_DATABASE_URL", database.format(tmp=tmp_path))
     monkeypatch.setenv("GATEWAY_REPLY_SECRET", secret)
     monkeypatch.setenv("GATEWAY_CONFIG_DIR", str(FIXTURE_CONFIG))
     assert main(["run"]) == 2
     assert "reply_secret" in capsys.readouterr().err
-    assert not (tmp_path / "g.db").exists()  # refused before anything was opened
+    assert not (tmp_path / "g.db").exists() and not started  # refused before anything was opened
 
 
 @pytest.mark.parametrize("secret", ["change-me", "", "short-secret"])

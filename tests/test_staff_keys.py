@@ -4,6 +4,8 @@ reply tokens and Authentication-Results (RFC 8601). Pure code; the daemon tests 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import os
 import stat
 from pathlib import Path
@@ -81,6 +83,10 @@ def test_reply_tokens_and_loop_marks_use_separate_keys() -> None:
     identity = Identity("palaute@hel.example", "City", "hel.example", GOOD)
     mark = loop_marker(identity, "x@hel.example")
     assert is_our_loop_marker(identity, "x@hel.example", mark)
+    mac = mark.split()[1]
+    raw = hmac.new(GOOD.encode(), b"x@hel.example", hashlib.sha256).hexdigest()[:20]
+    derived = hmac.new(derive_key(GOOD, LOOP_MARK_LABEL), b"x@hel.example", hashlib.sha256).hexdigest()
+    assert mac == derived[:20] and mac != raw  # signed with its own key, not reply_secret itself
     # A loop mark is no reply token for the same text, and the other way round.
     token = reply_parts(reply_address("palaute@hel.example", "HEL-7K3M-Q9TD", "talvi", GOOD))
     assert token is not None and token[1] not in mark

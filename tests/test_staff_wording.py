@@ -188,3 +188,18 @@ def test_the_follow_up_after_a_reopen_shows_the_status_and_due_time_it_has_now(
     assert "Tila: käsittelyssä" in body and "vastattu" not in body.split("-----")[0]
     assert case.due_at.astimezone(gateway.live.timezone).strftime("%d.%m.%Y %H:%M") in body
     assert [e.kind for e in events_of(gateway.db, case.id)][-2:] == ["answer", "follow-up"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "greetings"),
+    [("Hei Matti,\n\nkatu aurataan tänään.", ["Hei Matti,"]), ("Katu aurataan tänään.", ["Hei,"])],
+)
+def test_a_relayed_answer_has_one_greeting(gateway: RunningDaemon, answer: str, greetings: list[str]) -> None:
+    resident, handler = "matti@example.fi", "talvi@urakoitsija.example"
+    send(gateway.port, make_mail())
+    [forward] = wait_for(lambda: mail_to(gateway.maildir, handler), what="the forward")
+    send(gateway.port, reply(forward, f"T <{handler}>", answer), rcpt=reply_address_of(forward))
+    [_, relayed] = wait_for(lambda: _two(mail_to(gateway.maildir, resident)), what="the answer")
+    body = text_of(relayed)
+    assert [line for line in body.splitlines() if line.startswith("Hei")] == greetings, body
+    assert "Talvikunnossapito on vastannut palautteeseesi" in body
