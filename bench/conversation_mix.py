@@ -83,7 +83,7 @@ def main() -> None:
             expected["follow-up"] += 1
         elif roll < 0.75 and decision and decision.get("contact"):
             handler = decision["contact"]
-            address = daemon.intake._planner.reply_address(code)
+            address = daemon.intake._planner.reply_address(code, decision["department"])
             body = (
                 "Kiitos palautteesta. Asia korjataan tällä viikolla.\n\nYstävällisin terveisin\nTyönjohtaja"
             )

@@ -494,6 +494,7 @@ def run(
         GATEWAY_SMTP_PORT=str(port),
         GATEWAY_SMTP_HOSTNAME="gateway.bench",
         GATEWAY_NODE_NAME="bench",
+        GATEWAY_REPLY_SECRET="bench-secret-of-32-bytes-or-more-0123456789",  # PostgreSQL runs need one
         GATEWAY_OUTBOX_MAILDIR=str(maildir),
         GATEWAY_LOG_LEVEL="WARNING",
         # the corpus repeats senders (up to 14 mails each): without this most receipts are suppressed

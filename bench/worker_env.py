@@ -43,6 +43,7 @@ def worker(db_url: str | None, prefix: str) -> Worker:
         GATEWAY_CONFIG_DIR=str(cfg),
         GATEWAY_OUTBOX_MAILDIR=str(work / "outbox"),
         GATEWAY_LOG_LEVEL="WARNING",
+        GATEWAY_REPLY_SECRET="bench-secret-of-32-bytes-or-more-0123456789",
         GATEWAY_NOTICES_PER_RECIPIENT_PER_HOUR="1000000",
     )
     # These benchmarks count the CPU of this one process: parse here, not in parser processes.

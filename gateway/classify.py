@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import Connection
 
+from gateway.mail.authres import authenticated
 from gateway.model import InboundMessage, MessageKind
-from gateway.notifier.reply_address import verified_code
+from gateway.notifier.reply_address import reply_parts, token_matches
 from gateway.store import cases as case_store
 from gateway.store.cases import CaseRow
 from gateway.tracking import find_code
@@ -34,10 +35,35 @@ class Classifier:
         secret: str,
         prefix: str,
         handlers: Callable[[Connection, CaseRow], frozenset[str]],
+        staff_domains: Callable[[CaseRow], frozenset[str]] = lambda case: frozenset(),
+        trusted_authserv_id: str = "",
     ) -> None:
         self._secret = secret
         self._prefix = prefix
         self._handlers = handlers
+        self._staff_domains = staff_domains
+        self._trusted_authserv_id = trusted_authserv_id
+
+    def may_answer(self, conn: Connection, case: CaseRow, msg: InboundMessage) -> str | None:
+        """Why the sender of *msg*, who used the case's valid reply token, may answer it; None if not.
+
+        Issue 15: the token proves the sender got the hand-over, but a forwarded or leaked one must not
+        let a stranger speak in the city's name. So the sender is the department's listed contact or at
+        one of the city's staff domains, and, when our mail server reports Authentication-Results, it
+        saw a DKIM or DMARC pass for that domain (RFC 8601): a From header alone is easy to forge.
+        """
+        sender = msg.sender.email.lower()
+        if sender in self._handlers(conn, case):
+            who = "a listed contact of the department"
+        elif sender.rpartition("@")[2] in self._staff_domains(case):
+            who = "an address of the staff domains"
+        else:
+            return None
+        if self._trusted_authserv_id and not authenticated(
+            msg.authentication_results, self._trusted_authserv_id, sender
+        ):
+            return None
+        return who
 
     def classify(self, conn: Connection, msg: InboundMessage, rcpt_tos: Iterable[str]) -> Classified:
         sender = msg.sender.email.lower()
@@ -51,11 +77,18 @@ class Classifier:
             case, valid = signed
             if msg.auto_reply:
                 return Classified(MessageKind.AUTOMATIC, case, "automatic mail to a reply address")
-            if valid and sender in self._handlers(conn, case):
-                return Classified(MessageKind.ANSWER, case, "the handler, through the signed reply address")
+            who = self.may_answer(conn, case, msg) if valid else None
+            if who is not None:
+                return Classified(MessageKind.ANSWER, case, f"{who}, through the signed reply address")
             if sender == case.resident_email.lower():
                 return Classified(MessageKind.FOLLOW_UP, case, "the resident, through a reply address")
-            why = "not a handler of the case" if valid else "a reply address with a wrong token"
+            if not valid:
+                # Also the token of an earlier hand-over: a reroute rotates it (issue 15).
+                why = "a reply address with a wrong or outdated token (rerouted since?)"
+            elif self._trusted_authserv_id and self._known_sender(conn, case, sender):
+                why = "no DKIM or DMARC pass for the sender's domain from our mail server"
+            else:
+                why = "neither a contact of the department nor at a staff domain"
             return Classified(MessageKind.UNVERIFIED, case, why)
 
         threaded = self._threaded_case(conn, msg)
@@ -74,18 +107,24 @@ class Classifier:
             return Classified(MessageKind.AUTOMATIC, None, "automatic mail that belongs to no case")
         return Classified(MessageKind.NEW, None, "new feedback")
 
+    def _known_sender(self, conn: Connection, case: CaseRow, sender: str) -> bool:
+        return sender in self._handlers(conn, case) or sender.rpartition("@")[2] in self._staff_domains(case)
+
     def _signed_case(self, conn: Connection, recipients: tuple[str, ...]) -> tuple[CaseRow, bool] | None:
-        """The case named by a reply address among *recipients*, and whether its token is right."""
+        """The case named by a reply address among *recipients*, and whether its token is right for the
+        department the case is with now."""
         for address in recipients:
             local = address.partition("@")[0]
             detail = local.partition("+")[2]
             if "." not in detail:
                 continue
-            code = verified_code(address, self._secret, self._prefix)
-            valid = code is not None
-            code = code or find_code(detail.rpartition(".")[0], self._prefix)
+            parts = reply_parts(address, self._prefix)
+            code = parts[0] if parts else find_code(detail.rpartition(".")[0], self._prefix)
             case = case_store.get_case(conn, code=code) if code else None
             if case is not None:
+                valid = parts is not None and token_matches(
+                    parts[1], case.code, case.department or "", self._secret
+                )
                 return case, valid
         return None
 

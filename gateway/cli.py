@@ -12,6 +12,7 @@ from typing import Literal
 
 from gateway.errors import SettingsError
 from gateway.settings import Settings, load_settings
+from gateway.signing import resolve_reply_secret
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
 
@@ -73,10 +74,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+SIGNING_COMMANDS = frozenset({"run", "work"})  # and `case reroute`: they sign reply addresses and loop marks
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.settings)
+        if args.command in SIGNING_COMMANDS or getattr(args, "case_command", None) == "reroute":
+            settings = resolve_reply_secret(settings)  # issue 15: never sign with a weak key
     except SettingsError as exc:
         print(f"gateway: settings: {exc}", file=sys.stderr)
         return EXIT_CONFIG

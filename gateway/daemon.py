@@ -32,6 +32,7 @@ from gateway.notifier.webhook import WebhookTransport
 from gateway.parsers import ParserPool
 from gateway.rules import CaseFields, route
 from gateway.settings import Settings
+from gateway.signing import check_reply_secret
 from gateway.staff import StaffDesk
 from gateway.store import migrate, outbox
 from gateway.store.cases import CaseRow
@@ -124,6 +125,7 @@ class Daemon:
         settings_file: Path | None = None,
         loops: frozenset[str] = ALL_LOOPS,
     ) -> None:
+        check_reply_secret(settings.reply_secret)  # issue 15: never sign with a published or short key
         self.settings = settings
         self.role = role
         self.accepts = role in ("all", "accept")
@@ -138,7 +140,13 @@ class Daemon:
         self.intake = Intake(
             db,
             planner,
-            Classifier(settings.reply_secret, settings.code_prefix, make_handlers(live)),
+            Classifier(
+                settings.reply_secret,
+                settings.code_prefix,
+                make_handlers(live),
+                lambda case: live.staff_domains(settings.staff_domains),
+                settings.trusted_authserv_id,
+            ),
             StaffDesk(live, planner),
             make_router(live),
             clock,

@@ -311,7 +311,7 @@ class Intake:
     ) -> str:
         """Add *msg* to its case as what classify() found it to be; return the receipt's outcome."""
         if kind is MessageKind.ANSWER:
-            return self._staff.answer(conn, case, msg, receipt.id, now)
+            return self._staff.answer(conn, case, msg, receipt.id, now, why)
         if kind is MessageKind.UNVERIFIED:
             self._staff.unverified(conn, case, msg, why, receipt.id, now)
             return str(kind)

@@ -12,6 +12,7 @@ import structlog
 
 from gateway.rules import Config, ConfigError, is_city_address, load_config
 from gateway.rules.check import check_examples, check_shadowed
+from gateway.rules.config import Department
 from gateway.rules.problems import has_errors
 from gateway.settings import Settings
 
@@ -107,10 +108,19 @@ class LiveConfig:
         dept = self.current.departments.get(department)
         if dept is None:
             return frozenset()
-        found = {dept.email, *(entry.email for entry in dept.on_duty)}
-        if dept.escalation:
-            found.add(dept.escalation)
-        return frozenset(a.lower() for a in found)
+        return frozenset(a.lower() for a in _addresses(dept))
+
+    def staff_domains(self, configured: str) -> frozenset[str]:
+        """The mail domains of the city's own staff, who may answer a case through its reply token (issue
+        15): *configured* (the `staff_domains` setting, comma-separated) or by default the domains of the
+        addresses of the city's own departments (kind `city`). A contractor's or an agency's domain is
+        not the city's: there only the department's listed contacts answer (decision 0021b)."""
+        domains = {d.strip().lower().lstrip("@") for d in configured.split(",") if d.strip()}
+        if not domains:
+            for dept in self.current.departments.values():
+                if dept.kind == "city":
+                    domains |= {a.rpartition("@")[2].lower() for a in _addresses(dept)}
+        return frozenset(domains)
 
     def department_keys(self) -> tuple[str, ...]:
         return tuple(sorted(self.current.departments))
@@ -121,3 +131,11 @@ class LiveConfig:
             if department.webhook and department.webhook.url == url and department.webhook.secret_env:
                 return os.environ.get(department.webhook.secret_env) or None
         return None
+
+
+def _addresses(dept: Department) -> set[str]:
+    """A department's listed contacts: its email, duty roster and escalation."""
+    found = {dept.email, *(entry.email for entry in dept.on_duty)}
+    if dept.escalation:
+        found.add(dept.escalation)
+    return found

@@ -56,7 +56,15 @@ class Settings:
     # (two unmarked autoresponders would otherwise ping-pong through it)
     relays_per_case_per_hour: int = 6
     unreachable_days: float = 3.0
-    reply_secret: str = "change-me"  # HMAC key of the signed reply addresses
+    # master key of our signatures (reply tokens, loop marks), 32 bytes or more; empty on SQLite: generated
+    # into var/reply_secret (0600) at first start; "change-me" and short keys are refused (gateway/signing.py)
+    reply_secret: str = ""
+    # domains of the city's own staff: anyone there may answer through a case's signed reply address;
+    # empty: the domains of the department addresses in departments.yaml (comma-separated)
+    staff_domains: str = ""
+    # the authserv-id of our own mail server's Authentication-Results (RFC 8601): when set, an answer
+    # counts only with a DKIM or DMARC pass for its From domain from that server; empty: not checked
+    trusted_authserv_id: str = ""
     # IMAP mailboxes read besides SMTP: [[mailboxes]] tables in the file, GATEWAY_MAILBOXES as a JSON list
     mailboxes: tuple[MailboxSettings, ...] = ()
     # workers

@@ -13,6 +13,7 @@ from gateway.live_config import LiveConfig
 from gateway.model import CaseStatus, EventKind, InboundMessage, MessageKind
 from gateway.notifier.deadlines import plan_deadlines
 from gateway.notifier.plan import Planner
+from gateway.redact import redact_handler
 from gateway.store import cases as case_store
 from gateway.store.cases import CaseRow
 
@@ -34,61 +35,36 @@ def reroute_command(text: str) -> tuple[str, str] | None:
     return m.group(1).lower(), why
 
 
-# A line that only closes a letter: what follows it is a signature (name, title, direct number).
-SIGN_OFF = re.compile(
-    r"^(ystävällisin terveisin|ystävällisesti|parhain terveisin|terveisin|yst\.? ?terv\.?|t\.|"
-    r"med vänlig(a)? hälsning(ar)?|vänliga hälsningar|hälsningar|mvh|"
-    r"best regards|kind regards|warm regards|regards|best wishes|sincerely|br)[\s,.!]*$",
-    re.IGNORECASE,
-)
-WORD = re.compile(r"[^\W\d_]+")
-
-
-def redact_handler(text: str, email: str, name: str) -> str:
-    """The answer without anything that identifies the official: residents never see who answered.
-
-    Quotes and `-- ` signatures are already gone (reply_text). Outlook and phones sign without `-- `, so
-    the text is cut at a closing line ("Ystävällisin terveisin", "Med vänlig hälsning", "Best regards"):
-    the name, title and direct number follow it. Of what is left, lines with the official's address or
-    full name, and lines made only of words of their name, are dropped; a line that merely shares a word
-    with the name ("Kivi on siirretty" by Anna Kivi) is the answer and stays.
-    """
-    lines = text.strip().splitlines()
-    for i, line in enumerate(lines):
-        if i > 0 and SIGN_OFF.match(line.strip()):
-            lines = lines[:i]
-            break
-    name_words = {w.lower() for w in WORD.findall(name)}
-    full_name = " ".join(WORD.findall(name)).lower()
-    kept = []
-    for line in lines:
-        lowered = line.lower()
-        words = [w.lower() for w in WORD.findall(line)]
-        if email and email.lower() in lowered:
-            continue
-        if full_name and " " in full_name and full_name in " ".join(words):
-            continue
-        if words and name_words and set(words) <= name_words:
-            continue
-        kept.append(line)
-    return "\n".join(kept).strip()
-
-
 class StaffDesk:
     def __init__(self, live: LiveConfig, planner: Planner) -> None:
         self._live = live
         self._planner = planner
 
     def answer(
-        self, conn: Connection, case: CaseRow, msg: InboundMessage, receipt_id: int, now: datetime
+        self,
+        conn: Connection,
+        case: CaseRow,
+        msg: InboundMessage,
+        receipt_id: int,
+        now: datetime,
+        why: str = "",
     ) -> str:
         """A handler's reply: a reroute command, or an answer that is recorded and relayed. Returns the
-        outcome recorded on the receipt."""
+        outcome recorded on the receipt. *why* says on what grounds the sender may answer (classify)."""
         sender = msg.sender.email.lower()
         command = reroute_command(msg.reply_text)
         if command is not None:
             return self._reroute(conn, case, sender, command, receipt_id, now)
-        text = redact_handler(msg.reply_text, sender, msg.sender.name)
+        redacted = redact_handler(msg.reply_text, sender, msg.sender.name, case.language)
+        text = redacted.text
+        # Who answered and what was taken out of it, for the people who look at the case (issue 15).
+        data = {
+            "subject": msg.subject,
+            "answered_by": sender,
+            "answered_by_name": msg.sender.name,
+            "accepted_as": why,
+            "redacted": list(redacted.removed),
+        }
         if not text:
             # Only quoted text (or only a signature): relaying msg.text would send the resident the whole
             # hand-over. Keep it for a person to look at instead.
@@ -96,13 +72,13 @@ class StaffDesk:
             return str(MessageKind.UNVERIFIED)
         event_id = case_store.insert_event(
             conn, case.id, EventKind.ANSWER, now, actor=sender, text=text, receipt_id=receipt_id,
-            data={"subject": msg.subject, "relayed": False},
+            data={**data, "relayed": False},
         )  # fmt: skip
         case_store.insert_attachments(conn, case.id, event_id, msg.attachments)
         case_store.update_case(conn, case.id, status=str(CaseStatus.ANSWERED), updated_at=now)
         plan_deadlines(conn, case.id, now, self._live.current)  # the answer clock stops
         relayed = self._planner.plan_answer(conn, case, text, msg.attachments, event_id, now)
-        case_store.update_event_data(conn, event_id, {"subject": msg.subject, "relayed": relayed is not None})
+        case_store.update_event_data(conn, event_id, {**data, "relayed": relayed is not None})
         log.info("case answered", case=case.code, relayed=relayed is not None)
         return "answer"
 

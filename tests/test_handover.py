@@ -15,7 +15,7 @@ from gateway.cli import main
 from gateway.notifier.reply_address import verified_code
 from gateway.store.tables import outbox
 from tests.conftest import REPO
-from tests.support.daemon import RunningDaemon, wait_for
+from tests.support.daemon import TEST_SECRET, RunningDaemon, wait_for
 from tests.support.mail import all_cases, count, events_of, forward_mail, make_mail, send
 from tests.support.webhook_server import WebhookReceiver
 
@@ -38,8 +38,8 @@ def test_a_routed_case_is_forwarded_with_a_signed_reply_address(gateway: Running
     assert forward["To"].addresses[0].addr_spec == "talvi@urakoitsija.example"
     assert forward["Subject"] == f"[{case.code}] Lunta kadulla"
     reply_to = forward["Reply-To"].addresses[0].addr_spec
-    assert verified_code(reply_to, "test-secret") == case.code
-    assert verified_code(reply_to, "another-secret") is None
+    assert verified_code(reply_to, case.department, TEST_SECRET) == case.code
+    assert verified_code(reply_to, case.department, "another-secret" * 3) is None
     assert "matti@example.fi" not in forward.as_string()  # the resident's address stays with the city
     body = forward.get_body(("plain",)).get_content()
     assert "puoli metriä lunta" in body
@@ -96,7 +96,7 @@ def test_a_department_webhook_gets_the_case_signed_and_retried(
     assert delivery.signature_ok
     assert delivery.body["code"] == case.code and delivery.body["department"] == "talvi"
     assert delivery.body["event"] == "case.new" and "lunta" in delivery.body["text"]
-    assert verified_code(delivery.body["reply_to"], "test-secret") == case.code
+    assert verified_code(delivery.body["reply_to"], case.department, TEST_SECRET) == case.code
     assert len(delivery.headers["Idempotency-Key"]) == 32
     assert "matti@example.fi" not in json.dumps(delivery.body)
     wait_for(
@@ -112,7 +112,7 @@ def test_reroute_from_the_command_line(
     [case] = all_cases(gateway.db)
     monkeypatch.setenv("GATEWAY_DATABASE_URL", gateway.settings.database_url)
     monkeypatch.setenv("GATEWAY_CONFIG_DIR", str(gateway.settings.config_dir))
-    monkeypatch.setenv("GATEWAY_REPLY_SECRET", "test-secret")
+    monkeypatch.setenv("GATEWAY_REPLY_SECRET", TEST_SECRET)
     monkeypatch.setenv("GATEWAY_LOG_FORMAT", "console")
     args = ["case", "reroute", case.code.lower(), "pysakointi", "--by", "Liisa (talvi)", "--why", "ei lunta"]
     assert main(args) == 0

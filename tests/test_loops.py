@@ -19,7 +19,7 @@ from tests.support.conversation import (
     city_config,
     stable,
 )
-from tests.support.daemon import RunningDaemon, make_settings, wait_for
+from tests.support.daemon import TEST_SECRET, RunningDaemon, make_settings, wait_for
 from tests.support.mail import all_cases, count, events_of, make_mail, send, settled
 from tests.support.process import free_port
 
@@ -91,7 +91,7 @@ def test_two_gateways_do_not_answer_each_others_mail(
             # The handler answers at A: a relayed answer is not automatic mail, so B takes it for new
             # feedback and sends its receipt back; A keeps that receipt on the case and answers nothing.
             [case] = all_cases(a.db)
-            signed = reply_address("palaute@hel.example", case.code, "test-secret")
+            signed = reply_address("palaute@hel.example", case.code, case.department or "", TEST_SECRET)
             send(a.port, make_mail(sender=HANDLER, to=signed, body="Aurataan tänään."), rcpt=signed)
             wait_for(lambda: count(a.db, receipts) == 3, what="B's receipt of the answer to come back to A")
             both = stable(lambda: (_counts(a), _counts(b)))

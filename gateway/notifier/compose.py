@@ -13,6 +13,7 @@ from email.utils import encode_rfc2231, format_datetime
 
 from gateway.mail import LOOP_HEADER
 from gateway.model import Address, Attachment
+from gateway.notifier.reply_address import LOOP_MARK_LABEL, derive_key
 
 SYNTHETIC_ID_DOMAIN = "@gateway.invalid"  # Message-IDs the parser made up for mail that had none
 
@@ -24,7 +25,7 @@ class Identity:
     address: str
     name: str
     domain: str  # right-hand side of our Message-IDs
-    secret: str  # signs the loop marker
+    secret: str  # the master key (reply_secret): loop marks and reply tokens use keys derived from it
 
 
 def message_id_for(key: str, domain: str) -> str:
@@ -35,7 +36,9 @@ def message_id_for(key: str, domain: str) -> str:
 
 def loop_marker(identity: Identity, message_id: str) -> str:
     """The value of our loop header: it proves, for this Message-ID, that the mail was ours."""
-    mac = hmac.new(identity.secret.encode(), message_id.encode(), hashlib.sha256).hexdigest()[:20]
+    # A key of its own, not reply_secret itself (issue 15): a loop mark never doubles as a reply token.
+    key = derive_key(identity.secret, LOOP_MARK_LABEL)
+    mac = hmac.new(key, message_id.encode(), hashlib.sha256).hexdigest()[:20]
     return f"{identity.domain} {mac}"
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.notifier.handover import local_time
+from gateway.notifier.wording import word
 from gateway.store.cases import CaseRow
 
 
@@ -25,7 +26,9 @@ def local_date(when: datetime, tz: ZoneInfo) -> str:
     return when.astimezone(tz).strftime("%d.%m.%Y")
 
 
-def reminder_values(case: CaseRow, department: str, now: datetime, tz: ZoneInfo) -> dict[str, str]:
+def reminder_values(
+    case: CaseRow, department: str, now: datetime, tz: ZoneInfo, language: str = "fi"
+) -> dict[str, str]:
     due = case.due_at or now
     return {
         "code": case.code,
@@ -35,7 +38,7 @@ def reminder_values(case: CaseRow, department: str, now: datetime, tz: ZoneInfo)
         "age": span(now - case.created_at),
         "due": local_time(due, tz),
         "left": span(due - now),
-        "status": str(case.status),
+        "status": word("status", case.status, language),  # in the reader's language (issue 15)
     }
 
 

@@ -159,7 +159,7 @@ class DeadlineWorker:
         if to is None:
             return "no-recipient"
         name = self._directory.department_name(case.department or "", self._staff_language)
-        values = notices.reminder_values(case, name, now, config.timezone)
+        values = notices.reminder_values(case, name, now, config.timezone, self._staff_language)
         thread = forward[1] if forward else None
         self._queue(
             conn, task, case, to, "reminder", self._staff_language, values, now, thread, "auto-generated"
@@ -249,7 +249,7 @@ class DeadlineWorker:
             in_reply_to=thread,
             references=(thread,) if thread else (),
             auto_submitted=auto_submitted,
-            reply_to=self._planner.reply_address(case.code) if staff else None,
+            reply_to=self._planner.reply_address(case.code, case.department) if staff else None,
             language=language,
         )
         # Staff mail goes out with our address as the envelope sender, so that a bounce comes back to

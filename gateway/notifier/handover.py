@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from gateway.model import Attachment, Decision
+from gateway.notifier.wording import word
 from gateway.store.cases import CaseRow
 
 SIGNATURE_HEADER = "X-Gateway-Signature"
@@ -28,6 +29,7 @@ class Handover:
     attachments: tuple[Attachment, ...]
     reply_to: str  # the signed per-case address staff answer through
     timezone: ZoneInfo
+    language: str = "fi"  # of the staff who read the mail: enum values are shown in it (issue 15)
 
 
 def local_time(when: datetime | None, tz: ZoneInfo) -> str:
@@ -41,12 +43,12 @@ def forward_values(h: Handover) -> dict[str, str]:
         "code": h.case.code,
         "subject": h.case.subject or "-",
         "department": h.department_name,
-        "priority": h.decision.priority,
+        "priority": word("priority", h.decision.priority, h.language),
         "due": local_time(h.decision.due, h.timezone),
         "rule": h.decision.rule,
         "reasons": "; ".join(h.decision.reasons),
-        "channel": h.case.channel,
-        "language": h.case.language,
+        "channel": word("channel", h.case.channel, h.language),
+        "language": word("language", h.case.language, h.language),
         "resident": h.case.resident_name or "-",
         "text": h.text.strip(),
     }

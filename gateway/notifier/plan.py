@@ -17,6 +17,8 @@ from gateway.notifier.compose import Identity, compose, message_id_for
 from gateway.notifier.handover import Handover, forward_values, local_time, webhook_document
 from gateway.notifier.reply_address import reply_address
 from gateway.notifier.templates import Templates
+from gateway.notifier.wording import greeting, word
+from gateway.store import cases as case_store
 from gateway.store import outbox
 from gateway.store.cases import CaseRow
 
@@ -96,8 +98,10 @@ class Planner:
     def identity(self) -> Identity:
         return self._identity
 
-    def reply_address(self, code: str) -> str:
-        return reply_address(self._identity.address, code, self._identity.secret)
+    def reply_address(self, code: str, department: str | None) -> str:
+        """The signed address *department*'s staff answer case *code* through: the token is bound to the
+        department, so a reroute rotates it (issue 15)."""
+        return reply_address(self._identity.address, code, department or "", self._identity.secret)
 
     def may_answer(self, address: str) -> bool:
         """Whether *address* may receive mail from us at all (RFC 3834 section 2)."""
@@ -248,6 +252,7 @@ class Planner:
                     "code": case.code,
                     "subject": case.subject or "-",
                     "answer": text.strip(),
+                    "greeting": greeting(text, case.language),
                     "department": self._directory.department_name(case.department or "", case.language),
                 },
                 automatic=False,
@@ -270,8 +275,9 @@ class Planner:
             department_name=self._directory.department_name(decision.department, self._staff_language),
             text=text,
             attachments=attachments,
-            reply_to=self.reply_address(case.code),
+            reply_to=self.reply_address(case.code, decision.department),
             timezone=self._directory.timezone,
+            language=self._staff_language,
         )
 
     def _forward(self, handover: Handover, occasion: str) -> Mail | None:
@@ -328,7 +334,11 @@ class Planner:
         event_id: int,
         now: datetime,
     ) -> None:
-        """Pass a resident's follow-up to whoever handles the case now, threaded to the hand-over."""
+        """Pass a resident's follow-up to whoever handles the case now, threaded to the hand-over.
+
+        The status and due time are read now, in this transaction: the caller's row predates the reopen
+        that this very follow-up caused (issue 15: the notice showed "answered" and the old due time)."""
+        case = case_store.get_case(conn, case_id=case.id) or case
         contact = self._directory.contact_at(case.department, now) if case.department else None
         if contact is None:
             return
@@ -345,12 +355,12 @@ class Planner:
                     "code": case.code,
                     "subject": case.subject or "-",
                     "text": text.strip(),
-                    "status": str(case.status),
+                    "status": word("status", case.status, self._staff_language),
                     "due": local_time(case.due_at, self._directory.timezone),
                 },
                 in_reply_to=forward,
                 references=(forward,) if forward else (),
-                reply_to=self.reply_address(case.code),
+                reply_to=self.reply_address(case.code, case.department),
                 attachments=attachments,
                 mail_from=self._identity.address,
             ),
@@ -394,7 +404,7 @@ class Planner:
                 template="reroute_refused",
                 language=self._staff_language,
                 values={"code": case.code, "department": department, "known": ", ".join(known)},
-                reply_to=self.reply_address(case.code),
+                reply_to=self.reply_address(case.code, case.department),
             ),
             case.id,
             now,

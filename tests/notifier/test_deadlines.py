@@ -26,7 +26,7 @@ from gateway.rules.deadlines import DEFAULT_POLICY
 from gateway.store import cases as case_store
 from gateway.store.tables import outbox, scheduled_tasks
 from tests.conftest import REPO
-from tests.support.daemon import RunningDaemon, wait_for
+from tests.support.daemon import TEST_SECRET, RunningDaemon, wait_for
 from tests.support.mail import all_cases, forward_mail, make_mail, outbox_mail, send
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -185,7 +185,7 @@ def test_reminder_interim_notice_and_repeating_alarms_each_go_once(gateway: Runn
     assert reminder["To"].addresses[0].addr_spec == "talvi@urakoitsija.example"
     assert reminder["In-Reply-To"] == forward["Message-ID"], "threaded to the forward"
     assert reminder["Reply-To"].addresses[0].addr_spec == reply_address(
-        "palaute@hel.example", case.code, "test-secret"
+        "palaute@hel.example", case.code, case.department or "", TEST_SECRET
     )
     assert reminder["Subject"].startswith(f"[{case.code}] Muistutus")
 

@@ -75,6 +75,9 @@ class RunningDaemon:
         self.db.dispose()
 
 
+TEST_SECRET = "test-secret-of-the-suite-0123456789abcdef"  # 32 bytes or more (gateway/signing.py)
+
+
 def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
     base = Settings(
         database_url=database_url,
@@ -83,7 +86,7 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         outbox_maildir=tmp_path / "outbox",
         poll_interval=0.05,
         log_format="console",
-        reply_secret="test-secret",
+        reply_secret=TEST_SECRET,
         # In-process test daemons parse in their intake thread: tests can patch the parser, and no test
         # waits for a parser process to start. tests/test_parsers.py and the process tests run them.
         intake_parsers=0,

@@ -40,7 +40,7 @@ class DaemonProcess:
             # Short leases: after a crash, the next process takes over the dead one's claims quickly.
             "GATEWAY_INTAKE_LEASE_SECONDS": "2",
             "GATEWAY_OUTBOX_LEASE_SECONDS": "2",
-            "GATEWAY_REPLY_SECRET": "test-secret",
+            "GATEWAY_REPLY_SECRET": "test-secret-of-the-suite-0123456789abcdef",
             **{f"GATEWAY_{k.upper()}": v for k, v in settings.items()},
         }
         self.proc: subprocess.Popen[bytes] | None = None
