@@ -13,7 +13,7 @@ from gateway.mail.body import extract
 from gateway.mail.charset import decode_bytes
 from gateway.mail.language import detect_language
 from gateway.mail.reply import strip_reply
-from gateway.model import Address, InboundMessage
+from gateway.model import Address, AutoReplySignal, InboundMessage
 from gateway.tracking import find_code
 
 LOOP_HEADER = "X-Gateway-Loop"
@@ -76,6 +76,8 @@ def _normalise(
         language=_language(reply_text, subject, body.text),
         attachments=body.attachments,
         auto_reply=verdict.auto_reply,
+        auto_reply_signal=verdict.signal,
+        auto_reply_why=verdict.why,
         bounce=verdict.bounce,
         tracking_code=_tracking_code(recipients, subject, code_prefix),
         in_reply_to=in_reply_to[0] if in_reply_to else None,
@@ -114,4 +116,5 @@ def _unparseable(raw: bytes, mail_from: str | None) -> InboundMessage:
         reply_text=text,
         language=None,
         auto_reply=mail_from == "",
+        auto_reply_signal=AutoReplySignal.STRONG if mail_from == "" else AutoReplySignal.NONE,
     )

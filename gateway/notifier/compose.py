@@ -40,7 +40,9 @@ def loop_marker(identity: Identity, message_id: str) -> str:
 
 
 def is_our_loop_marker(identity: Identity, message_id: str, value: str | None) -> bool:
-    return value is not None and hmac.compare_digest(value.strip(), loop_marker(identity, message_id))
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str, which parked the receipt (issue 15).
+    given = value.strip().encode("utf-8", "surrogateescape") if value is not None else None
+    return given is not None and hmac.compare_digest(given, loop_marker(identity, message_id).encode())
 
 
 CRLF = "\r\n"

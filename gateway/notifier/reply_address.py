@@ -30,6 +30,12 @@ def verified_code(address: str, secret: str, prefix: str = "HEL") -> str | None:
     if not plus or not dot:
         return None
     code = normalise(code_part, prefix)
-    if code is None or not hmac.compare_digest(token, _token(code, secret)):
+    if code is None or not _same(token, _token(code, secret)):
         return None
     return code
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time compare of bytes: compare_digest raises TypeError on a non-ASCII str (issue 15),
+    and a token with non-ASCII characters is simply wrong."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
