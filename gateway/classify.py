@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy import Connection
 
 from gateway.mail.authres import authenticated
-from gateway.model import InboundMessage, MessageKind
+from gateway.model import AutoReplySignal, InboundMessage, MessageKind
 from gateway.notifier.reply_address import reply_parts, token_matches
 from gateway.store import cases as case_store
 from gateway.store.cases import CaseRow
@@ -71,11 +71,14 @@ class Classifier:
             case_id = case_store.case_for_message_ids(conn, msg.bounced_message_ids)
             return Classified(MessageKind.BOUNCE, _case(conn, case_id), "a delivery status notification")
         recipients = tuple(dict.fromkeys(a.lower() for a in (*rcpt_tos, *msg.to, *msg.cc)))
+        # On an existing case even a weak sign (an out-of-office subject) makes it automatic: it is kept
+        # on the case and answered by nobody. Only mail of no case opens one on a weak sign (issue 15).
+        on_case_automatic = msg.auto_reply or msg.auto_reply_signal is not AutoReplySignal.NONE
 
         signed = self._signed_case(conn, recipients)
         if signed is not None:
             case, valid = signed
-            if msg.auto_reply:
+            if on_case_automatic:
                 return Classified(MessageKind.AUTOMATIC, case, "automatic mail to a reply address")
             who = self.may_answer(conn, case, msg) if valid else None
             if who is not None:
@@ -95,9 +98,9 @@ class Classifier:
         if threaded is not None:
             case = threaded
             if sender == case.resident_email.lower():
-                kind = MessageKind.AUTOMATIC if msg.auto_reply else MessageKind.FOLLOW_UP
+                kind = MessageKind.AUTOMATIC if on_case_automatic else MessageKind.FOLLOW_UP
                 return Classified(kind, case, "the resident, in the case's thread")
-            if msg.auto_reply:
+            if on_case_automatic:
                 return Classified(MessageKind.AUTOMATIC, case, "automatic mail in the case's thread")
             if sender in self._handlers(conn, case):
                 return Classified(MessageKind.UNVERIFIED, case, "a handler without the signed reply address")

@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     from gateway.cli_cases import add_parsers  # issue 5: `cases --overdue`, `case status`
 
     add_parsers(sub, case_sub)
+    from gateway.cli_receipts import add_parser as add_receipts_parser  # issue 15
+
+    add_receipts_parser(sub)
     return p
 
 
@@ -97,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "route": _route,
         "case": _case,
         "reprocess": _reprocess,
+        "receipts": _receipts,
         "db": _db,
         "cases": _cases,
     }[args.command]
@@ -199,15 +203,25 @@ def _reprocess(settings: Settings, args: argparse.Namespace) -> int:
     db = Database(make_engine(settings.database_url))
     try:
         if args.list:
-            for receipt_id, at, error in receipts.list_parked(db):
+            parked = receipts.list_parked(db)
+            for receipt_id, at, error in parked:
                 last = error.strip().splitlines()[-1] if error.strip() else ""
                 print(f"{receipt_id}\t{at.isoformat()}\t{last}")
+            if not parked:  # issue 15: silence read as "the command did nothing"
+                print("no parked receipts")
+            print("receipts that ended without a case: gateway receipts --without-case", file=sys.stderr)
             return EXIT_OK
         count = receipts.requeue_parked(db, args.ids or None)
     finally:
         db.dispose()
     print(f"{count} parked receipt(s) queued again; the running daemon processes them", file=sys.stderr)
     return EXIT_OK
+
+
+def _receipts(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.cli_receipts import receipts_command
+
+    return receipts_command(settings, args)
 
 
 def _db(settings: Settings, args: argparse.Namespace) -> int:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from gateway.live_config import read_config
 from gateway.mail import detect_language, parse
-from gateway.model import Decision
+from gateway.mail.automatic import receipt_withheld
+from gateway.model import Decision, InboundMessage
 from gateway.rules import CaseFields, ConfigError, route
 from gateway.settings import Settings
 
@@ -27,6 +28,16 @@ def decision_view(decision: Decision) -> dict[str, object]:
         "contact": decision.contact,
         "webhook": decision.webhook,
         "reasons": list(decision.reasons),
+    }
+
+
+def intake_view(msg: InboundMessage) -> dict[str, object]:
+    """What intake would do with *msg* besides routing it: the verdict `gateway parse` prints (issue 15)."""
+    return {
+        "auto_reply": msg.auto_reply,
+        "auto_reply_signal": str(msg.auto_reply_signal),
+        "opens_case": not (msg.auto_reply or msg.bounce or msg.loop_marker),
+        "receipt_withheld": receipt_withheld(msg),
     }
 
 
@@ -51,6 +62,7 @@ def route_command(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
+    mail_view: dict[str, object] = {}
     if args.text is not None:
         fields = CaseFields(
             text=args.text,
@@ -66,8 +78,10 @@ def route_command(settings: Settings, args: argparse.Namespace) -> int:
         raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
         msg = parse(raw, code_prefix=settings.code_prefix)
         fields = CaseFields.from_message(msg, args.channel, category=args.category, location=location)
+        mail_view = intake_view(msg)
     else:
         print("gateway: route needs FILE.eml or --text", file=sys.stderr)
         return 2
-    print(json.dumps(decision_view(route(config, fields, now)), ensure_ascii=False, indent=2))
+    view = {**decision_view(route(config, fields, now)), **mail_view}
+    print(json.dumps(view, ensure_ascii=False, indent=2))
     return 0

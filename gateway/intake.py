@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from gateway.casework import decision_columns, decision_json
 from gateway.classify import Classifier
+from gateway.mail.automatic import receipt_withheld
 from gateway.model import CaseStatus, Decision, EventKind, InboundMessage, MessageKind
 from gateway.notifier.compose import is_our_loop_marker
 from gateway.notifier.deadlines import plan_deadlines
@@ -366,6 +367,8 @@ class Intake:
             events = [
                 NewEvent(EventKind.OPENED, actor=msg.sender.email, text=msg.text, receipt_id=receipt.id)
             ]
+            if (withheld := receipt_withheld(msg)) is not None:  # issue 15: say why on the case
+                events.append(NewEvent(EventKind.NOTE, actor="gateway", text=f"no receipt sent: {withheld}"))
             if decision is not None:
                 text = f"{decision.department} ({decision.rule})"
                 events.append(

@@ -47,6 +47,14 @@ class MessageKind(enum.StrEnum):
     LOOP = "loop"  # our own mail coming back
 
 
+class AutoReplySignal(enum.StrEnum):
+    """How surely a message was sent by a machine (issue 15, decision 0019a)."""
+
+    STRONG = "strong"  # the headers that mean it: no case of its own, no receipt
+    WEAK = "weak"  # only a sign such as an autoresponder's subject: a case, but no receipt
+    NONE = "none"
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     email: str  # lower-case addr-spec, "" when the message had none
@@ -73,7 +81,7 @@ class InboundMessage:
     reply_text: str  # only the newly written part: no quotes, no signature
     language: str | None  # "fi", "sv", "en" or None when the text is too short to tell
     attachments: tuple[Attachment, ...] = ()
-    auto_reply: bool = False
+    auto_reply: bool = False  # surely automatic: auto_reply_signal is STRONG
     bounce: bool = False
     tracking_code: str | None = None  # HEL-XXXX-XXXX, upper-case
     in_reply_to: str | None = None
@@ -84,6 +92,10 @@ class InboundMessage:
     cc: tuple[str, ...] = ()
     # raw Authentication-Results values (RFC 8601), checked for staff answers (gateway/mail/authres.py)
     authentication_results: tuple[str, ...] = ()
+    auto_reply_signal: AutoReplySignal = AutoReplySignal.NONE
+    auto_reply_why: str = ""  # the header or subject that gave the signal
+    skipped_parts: int = 0  # MIME parts not read: nested past the depth limit or past max_mime_parts
+    attachments_left_out: int = 0  # attachments past max_attachments, kept only in the raw message
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,10 @@ from gateway.model import Attachment
 
 # Deeper nesting than this is an attack or a loop, not a client's format.
 MAX_DEPTH = 30
+# Issue 15, item 10: a 10,000-part mail became 10,000 forwarded attachments, and 470,000 parts took 15 s
+# to parse. Past these we keep the raw message only and say how much was left out.
+MAX_ATTACHMENTS = 20
+MAX_MIME_PARTS = 1000
 FORWARD_MARKER = "---------- Forwarded message ----------"
 
 _EXTENSIONS = {
@@ -41,6 +45,8 @@ class Body:
     attachments: tuple[Attachment, ...]
     enclosed_ids: tuple[str, ...]  # Message-IDs of enclosed messages and returned headers (bounces)
     has_delivery_status: bool
+    too_deep: int = 0  # parts nested past MAX_DEPTH, not walked
+    attachments_left_out: int = 0  # past MAX_ATTACHMENTS
 
 
 @dataclass(slots=True)
@@ -52,6 +58,14 @@ class _Walk:
     attachments: list[Attachment] = field(default_factory=list)
     enclosed_ids: list[str] = field(default_factory=list)
     delivery_status: bool = False
+    too_deep: int = 0
+    left_out: int = 0
+
+    def keep(self, attachment: Attachment) -> None:
+        if len(self.attachments) < MAX_ATTACHMENTS:
+            self.attachments.append(attachment)
+        else:
+            self.left_out += 1
 
 
 def extract(msg: Message) -> Body:
@@ -64,6 +78,8 @@ def extract(msg: Message) -> Body:
         attachments=tuple(walk.attachments),
         enclosed_ids=tuple(dict.fromkeys(walk.enclosed_ids)),
         has_delivery_status=walk.delivery_status,
+        too_deep=walk.too_deep,
+        attachments_left_out=walk.left_out,
     )
 
 
@@ -79,6 +95,7 @@ def _visit(
     part: Message, walk: _Walk, *, depth: int, own: bool, want_text: bool, keep_attachments: bool
 ) -> None:
     if depth > MAX_DEPTH:
+        walk.too_deep += 1  # normalise reads the text past here flat (gateway/mail/flat.py)
         return
     ctype = content_type(part)
     if ctype.startswith("multipart/"):
@@ -108,7 +125,7 @@ def _visit(
             if own:
                 walk.own.append(body)
     elif keep_attachments:
-        walk.attachments.append(_attachment(part, ctype, len(walk.attachments) + 1))
+        walk.keep(_attachment(part, ctype, len(walk.attachments) + 1))
 
 
 def _visit_enclosed(part: Message, walk: _Walk, *, depth: int, want_text: bool, keep: bool) -> None:
@@ -117,14 +134,12 @@ def _visit_enclosed(part: Message, walk: _Walk, *, depth: int, want_text: bool, 
     inner = _children(part)
     if not inner:
         if keep:
-            walk.attachments.append(_attachment(part, "message/rfc822", len(walk.attachments) + 1))
+            walk.keep(_attachment(part, "message/rfc822", len(walk.attachments) + 1))
         return
     enclosed = inner[0]
     walk.enclosed_ids += headers.message_ids(headers.text(enclosed, "message-id"))
     if keep:
-        walk.attachments.append(
-            _attachment(part, "message/rfc822", len(walk.attachments) + 1, _serialise(enclosed))
-        )
+        walk.keep(_attachment(part, "message/rfc822", len(walk.attachments) + 1, _serialise(enclosed)))
     if want_text:
         lines = [FORWARD_MARKER]
         for name in ("From", "Date", "Subject", "To"):
@@ -135,6 +150,7 @@ def _visit_enclosed(part: Message, walk: _Walk, *, depth: int, want_text: bool, 
         _visit(enclosed, inner_walk, depth=depth + 1, own=False, want_text=True, keep_attachments=False)
         # Only the text: a bounce or message forwarded inside this one is not this message's own.
         walk.texts.extend(inner_walk.texts)
+        walk.too_deep += inner_walk.too_deep
 
 
 def _preferred(children: list[Message]) -> Message | None:

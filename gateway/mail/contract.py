@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.mail.automatic import receipt_withheld
 from gateway.model import InboundMessage
 
 
@@ -27,4 +28,9 @@ def to_json(msg: InboundMessage) -> dict[str, object]:
         "date": msg.date.isoformat() if msg.date else None,
         "loop_marker": msg.loop_marker,
         "bounced_message_ids": list(msg.bounced_message_ids),
+        "auto_reply_signal": str(msg.auto_reply_signal),
+        "auto_reply_why": msg.auto_reply_why,
+        "receipt_withheld": receipt_withheld(msg),
+        "skipped_parts": msg.skipped_parts,
+        "attachments_left_out": msg.attachments_left_out,
     }

@@ -14,6 +14,7 @@ import re
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import partial
 
 from gateway.mail.charset import clean, decode_bytes
 from gateway.model import Address
@@ -25,6 +26,17 @@ _SPACES = re.compile(r"\s+")
 _BRACKETED_ID = re.compile(r"<([^<>\s]+)>")
 _LOOSE_ADDRESS = re.compile(r"[^\s<>,;:\"'()\[\]]+@[^\s<>,;:\"'()\[\]]+")
 _NON_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+_ENCODED_WORD_TEXT = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_HIDDEN_WORD = re.compile(r"gwencw(\d+)x")
+# RFC 5322 3.4.1 addr-spec, as we are willing to write to it: a dot-atom (or quoted-string without
+# controls) local part, and a host name of letter-digit-hyphen labels (RFC 5321 4.1.2; UTF-8 letters
+# allowed for RFC 6531). Anything else, like "_victim@evil.example=0d=0ax-injected", gets no mail.
+_ATEXT = r"[\w!#$%&'*+/=?^`{|}~-]"
+_LABEL = r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?"
+_ADDR_SPEC = re.compile(
+    rf"(?:{_ATEXT}+(?:\.{_ATEXT}+)*|\"(?:[^\"\\\x00-\x1f\x7f]|\\[^\x00-\x1f\x7f])*\")"
+    rf"@{_LABEL}(?:\.{_LABEL})+"
+)
 
 
 def raw_values(msg: Message, name: str) -> list[str]:
@@ -104,16 +116,38 @@ def addresses(msg: Message, name: str) -> tuple[Address, ...]:
     for raw in raw_values(msg, name):
         # Repair 8-bit bytes first but keep encoded words encoded, so a comma inside one cannot split it.
         unfolded = repair(raw)
+        # An encoded word is one atom of a display name (RFC 2047 section 5): hidden behind a plain atom
+        # while the address is parsed, a ":" or "@" it decodes to cannot make a group or an address
+        # (issue 15: "=?utf-8?q?Evil=0D=0ABcc:_victim@evil.example?= <inj@example.fi>").
+        words: list[str] = []
+        hidden = _ENCODED_WORD_TEXT.sub(partial(_hide, words), unfolded)
         try:
-            pairs = getaddresses([unfolded])
+            pairs = getaddresses([hidden])
         except Exception:  # getaddresses has raised on hostile input in some Python releases
-            pairs = [("", m) for m in _LOOSE_ADDRESS.findall(unfolded)]
+            pairs = [("", m) for m in _LOOSE_ADDRESS.findall(hidden)]
         for display, spec in pairs:
-            email = clean(spec).strip().lower()
+            email = clean(_unhide(words, spec)).strip().lower()
             if "@" not in email:
                 continue
-            found.append(Address(email, _SPACES.sub(" ", decode_words(_to_bytes(display))).strip()))
+            name = decode_words(_to_bytes(_unhide(words, display)))
+            found.append(Address(email, _SPACES.sub(" ", name).strip()))
     return tuple(found)
+
+
+def is_addr_spec(address: str) -> bool:
+    """Whether *address* is an addr-spec we may put in RCPT TO and a To header (no controls, no spaces)."""
+    return len(address) <= 254 and _ADDR_SPEC.fullmatch(address) is not None
+
+
+def _hide(words: list[str], match: re.Match[str]) -> str:
+    words.append(match.group(0))
+    return f"gwencw{len(words) - 1}x"
+
+
+def _unhide(words: list[str], value: str) -> str:
+    if not words:
+        return value
+    return _HIDDEN_WORD.sub(lambda m: words[int(m.group(1))] if int(m.group(1)) < len(words) else "", value)
 
 
 def message_ids(value: str) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from email import policy
 from email.message import Message
@@ -9,11 +10,12 @@ from email.parser import BytesParser
 
 from gateway.mail import headers
 from gateway.mail.automatic import judge
-from gateway.mail.body import extract
+from gateway.mail.body import MAX_ATTACHMENTS, MAX_MIME_PARTS, extract
 from gateway.mail.charset import decode_bytes
+from gateway.mail.flat import boundary_offsets, text_parts
 from gateway.mail.language import detect_language
 from gateway.mail.reply import strip_reply
-from gateway.model import Address, InboundMessage
+from gateway.model import Address, AutoReplySignal, InboundMessage
 from gateway.tracking import find_code
 
 LOOP_HEADER = "X-Gateway-Loop"
@@ -37,10 +39,17 @@ def parse(
     plus-address, like To and Cc. Any bytes give a message; nothing here raises.
     """
     raw = bytes(raw)
+    # Bound the parser's work (issue 15, item 10): only the first MAX_MIME_PARTS parts are parsed; the
+    # rest stays in the raw message, which the receipt keeps whole, and is counted as skipped.
+    offsets, total = boundary_offsets(raw, MAX_MIME_PARTS + 1)
+    parsed = raw[: offsets[MAX_MIME_PARTS]] if total > MAX_MIME_PARTS else raw
+    cut = max(0, total - MAX_MIME_PARTS)
     try:
-        return _normalise(_PARSER.parsebytes(raw), raw, envelope_rcpts, mail_from, code_prefix)
+        msg = _normalise(_PARSER.parsebytes(parsed), raw, parsed, envelope_rcpts, mail_from, code_prefix)
     except Exception:  # a parser or library bug on hostile bytes: keep the mail, readable as text
-        return _unparseable(raw, mail_from)
+        msg = _unparseable(raw, parsed, mail_from)
+    msg = _with_skipped(msg, msg.skipped_parts + cut) if cut else msg
+    return _noted(msg)
 
 
 def synthetic_message_id(raw: bytes) -> str:
@@ -51,6 +60,7 @@ def synthetic_message_id(raw: bytes) -> str:
 def _normalise(
     msg: Message,
     raw: bytes,
+    parsed: bytes,
     envelope_rcpts: tuple[str, ...],
     mail_from: str | None,
     code_prefix: str,
@@ -61,7 +71,12 @@ def _normalise(
     to = tuple(a.email for a in headers.addresses(msg, "to"))
     cc = tuple(a.email for a in headers.addresses(msg, "cc"))
     body = extract(msg)
-    reply_text = strip_reply(body.own_text)
+    text, own_text, skipped = body.text, body.own_text, 0
+    if body.too_deep:  # issue 15, item 3: the text nested past MAX_DEPTH, found without recursion
+        flat = text_parts(parsed, MAX_MIME_PARTS)
+        text = own_text = "\n\n".join(flat.texts)
+        skipped = flat.skipped + body.too_deep  # the subtrees past the limit were read flat, not walked
+    reply_text = strip_reply(own_text)
     verdict = judge(msg, subject, sender.email, body, mail_from)
     recipients = tuple(r.strip().strip("<>").lower() for r in envelope_rcpts) + to + cc
     ids = headers.message_ids(headers.text(msg, "message-id"))
@@ -71,11 +86,15 @@ def _normalise(
         sender=sender,
         to=tuple(dict.fromkeys(to + cc)),
         subject=subject,
-        text=body.text,
+        text=text,
         reply_text=reply_text,
-        language=_language(reply_text, subject, body.text),
+        language=_language(reply_text, subject, text),
         attachments=body.attachments,
         auto_reply=verdict.auto_reply,
+        auto_reply_signal=verdict.signal,
+        auto_reply_why=verdict.why,
+        skipped_parts=skipped,
+        attachments_left_out=body.attachments_left_out,
         bounce=verdict.bounce,
         tracking_code=_tracking_code(recipients, subject, code_prefix),
         in_reply_to=in_reply_to[0] if in_reply_to else None,
@@ -106,9 +125,36 @@ def _tracking_code(recipients: tuple[str, ...], subject: str, prefix: str) -> st
     return find_code(subject, prefix)
 
 
-def _unparseable(raw: bytes, mail_from: str | None) -> InboundMessage:
-    text = decode_bytes(raw)
+def _noted(msg: InboundMessage) -> InboundMessage:
+    """Say in the text, so in the case and its hand-over, what was not read (issue 15, items 3 and 10)."""
+    notes = []
+    if msg.skipped_parts:
+        notes.append(
+            f"[gateway: {msg.skipped_parts} MIME-osaa ohitettiin / MIME parts skipped "
+            "(liian syvällä tai liikaa osia / nested too deep or too many parts)]"
+        )
+    if msg.attachments_left_out:
+        notes.append(
+            f"[gateway: {msg.attachments_left_out} liitettä jätettiin pois / attachments left out "
+            f"(enintään {MAX_ATTACHMENTS} / at most {MAX_ATTACHMENTS})]"
+        )
+    if not notes:
+        return msg
+    notes.append("[gateway: alkuperäinen viesti on tallessa / the original message is kept]")
+    return dataclasses.replace(msg, text="\n\n".join([msg.text.rstrip(), *notes]).strip())
+
+
+def _with_skipped(msg: InboundMessage, skipped: int) -> InboundMessage:
+    return dataclasses.replace(msg, skipped_parts=skipped)
+
+
+def _unparseable(raw: bytes, parsed: bytes, mail_from: str | None) -> InboundMessage:
+    flat = text_parts(parsed, MAX_MIME_PARTS)
+    # MIME the parser gave up on (depth 1,000): its text parts, never its structure (issue 15, item 3).
+    is_mime = boundary_offsets(parsed, 1)[1] > 0
+    text = "\n\n".join(flat.texts) if is_mime else decode_bytes(raw)
     return InboundMessage(
+        skipped_parts=max(flat.skipped, 1) if is_mime else 0,
         message_id=synthetic_message_id(raw),
         sender=Address((mail_from or "").strip("<>").lower()),
         to=(),
@@ -117,4 +163,5 @@ def _unparseable(raw: bytes, mail_from: str | None) -> InboundMessage:
         reply_text=text,
         language=None,
         auto_reply=mail_from == "",
+        auto_reply_signal=AutoReplySignal.STRONG if mail_from == "" else AutoReplySignal.NONE,
     )

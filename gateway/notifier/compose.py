@@ -13,6 +13,7 @@ from email.utils import encode_rfc2231, format_datetime
 
 from gateway.mail import LOOP_HEADER
 from gateway.model import Address, Attachment
+from gateway.notifier.attachment_types import forwarded_as
 from gateway.notifier.reply_address import LOOP_MARK_LABEL, derive_key
 
 SYNTHETIC_ID_DOMAIN = "@gateway.invalid"  # Message-IDs the parser made up for mail that had none
@@ -43,7 +44,9 @@ def loop_marker(identity: Identity, message_id: str) -> str:
 
 
 def is_our_loop_marker(identity: Identity, message_id: str, value: str | None) -> bool:
-    return value is not None and hmac.compare_digest(value.strip(), loop_marker(identity, message_id))
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str, which parked the receipt (issue 15).
+    given = value.strip().encode("utf-8", "surrogateescape") if value is not None else None
+    return given is not None and hmac.compare_digest(given, loop_marker(identity, message_id).encode())
 
 
 CRLF = "\r\n"
@@ -102,10 +105,10 @@ def _base64(data: bytes) -> str:
 
 
 def _attachment_part(item: Attachment) -> str:
-    maintype, _, subtype = item.content_type.partition("/")
-    if maintype == "text" or not subtype or not item.content_type.isascii() or " " in item.content_type:
-        maintype, subtype = "application", "octet-stream"  # keep the resident's bytes exactly
-    name = _one_line(item.filename).replace('"', "'") or "attachment"
+    # An allow-list of types as themselves, the rest as octet-stream with a safe name (issue 15).
+    forwarded_type, safe = forwarded_as(item.content_type, item.filename)
+    maintype, _, subtype = forwarded_type.partition("/")
+    name = _one_line(safe).replace('"', "'") or "attachment"
     if name.isascii():
         disposition = f'attachment; filename="{name}"'
         ctype = f'{maintype}/{subtype}; name="{name}"'

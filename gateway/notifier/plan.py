@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Connection
 
+from gateway.mail.automatic import receipt_withheld
+from gateway.mail.headers import is_addr_spec
 from gateway.model import Address, Attachment, Decision, InboundMessage
 from gateway.notifier.compose import Identity, compose, message_id_for
 from gateway.notifier.handover import Handover, forward_values, local_time, webhook_document
@@ -106,6 +108,8 @@ class Planner:
     def may_answer(self, address: str) -> bool:
         """Whether *address* may receive mail from us at all (RFC 3834 section 2)."""
         local, _, domain = address.lower().rpartition("@")
+        if not is_addr_spec(address):  # never a header or RCPT TO built from a hostile From (issue 15)
+            return False
         if not local or not domain or self._directory.is_city_address(address):
             return False
         return NEVER_ANSWER.search(local) is None and NEVER_ANSWER.search(local.split("+", 1)[0]) is None
@@ -189,7 +193,7 @@ class Planner:
 
     def _receipt(self, case: CaseRow, msg: InboundMessage) -> Mail | None:
         """The receipt a new case owes its resident; none for automatic mail and bounces."""
-        if msg.auto_reply or msg.bounce:
+        if receipt_withheld(msg) is not None:  # intake records why on the case (issue 15)
             return None
         # RFC 3834 3.3: an automatic response goes out with a null reverse-path (mail_from "").
         return Mail(

@@ -153,3 +153,40 @@ def list_parked(db: Database) -> list[tuple[int, datetime, str]]:
             .order_by(receipts.c.id)
         ).all()
     return [(r.id, r.received_at, r.error or "") for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CaselessReceipt:
+    """A receipt that ended without a case: parked, or done as automatic mail, a loop, a duplicate."""
+
+    id: int
+    received_at: datetime
+    state: str
+    outcome: str
+    error: str
+    mail_from: str | None
+    raw: bytes
+
+
+def list_without_case(db: Database, limit: int = 1000) -> list[CaselessReceipt]:
+    """The newest *limit* receipts that no case holds (issue 15: every such receipt must be listable)."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(
+                receipts.c.id,
+                receipts.c.received_at,
+                receipts.c.state,
+                receipts.c.outcome,
+                receipts.c.error,
+                receipts.c.mail_from,
+                receipt_bodies.c.raw,
+            )
+            .join(receipt_bodies, receipt_bodies.c.receipt_id == receipts.c.id)
+            .where(receipts.c.case_id.is_(None), receipts.c.state != "pending")
+            .order_by(receipts.c.id.desc())
+            .limit(limit)
+        ).all()
+    return [
+        CaselessReceipt(r.id, r.received_at, r.state, r.outcome or "", r.error or "", r.mail_from, r.raw)
+        for r in reversed(rows)
+    ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.mail import LOOP_HEADER, detect_language, parse
+from gateway.mail.automatic import receipt_withheld
+from gateway.model import AutoReplySignal
 
 BODY = b"\n\nKatuvalo on rikki Fleminginkadulla talon 12 kohdalla.\n"
 
@@ -14,35 +16,72 @@ def mail(*headers: str) -> bytes:
     return "\n".join(lines).encode() + BODY
 
 
+STRONG, WEAK, NONE = AutoReplySignal.STRONG, AutoReplySignal.WEAK, AutoReplySignal.NONE
+
+
 @pytest.mark.parametrize(
-    ("header", "automatic"),
+    ("header", "signal"),
     [
-        ("Auto-Submitted: auto-replied", True),
-        ("Auto-Submitted: auto-generated", True),
-        ("Auto-Submitted: no", False),
-        ("Auto-Submitted: No (comment)", False),
-        ("Precedence: bulk", True),
-        ("Precedence: junk", True),
-        ("Precedence: list", True),
-        ("Precedence: first-class", False),
-        ("List-Id: <asukkaat.example>", True),
-        ("X-Autoreply: yes", True),
-        ("X-Autorespond: yes", True),
-        ("X-Auto-Response-Suppress: All", False),
-        ("Subject: Automaattinen vastaus: Katuvalo", True),
-        ("Subject: Automatic reply: Street light", True),
-        ("Subject: Autosvar: Gatubelysning", True),
-        ("Subject: Out of office: Street light", True),
-        ("Subject: Poissa: Katuvalo", True),
-        ("Subject: Frånvaro: Gatubelysning", True),
-        ("Subject: Abwesenheit: Licht", True),
-        ("Subject: RE: Automatic reply: loop", True),
-        ("Subject: Poissaolevat katuvalot", False),
-        ("Subject: Katuvalo rikki", False),
+        ("Auto-Submitted: auto-replied", STRONG),
+        ("Auto-Submitted: auto-generated", STRONG),
+        ("Auto-Submitted: auto-notified", STRONG),
+        ("Auto-Submitted: no", NONE),
+        ("Auto-Submitted: No (comment)", NONE),
+        ("Precedence: bulk", STRONG),
+        ("Precedence: junk", STRONG),
+        ("Precedence: list", STRONG),
+        ("Precedence: auto_reply", STRONG),
+        ("Precedence: first-class", NONE),
+        ("List-Id: <asukkaat.example>", STRONG),
+        ("X-Autoreply: yes", STRONG),
+        ("X-Autorespond: yes", STRONG),
+        # It asks us not to auto-reply (so no receipt) but Outlook puts it on ordinary mail too.
+        ("X-Auto-Response-Suppress: All", WEAK),
+        ("X-Auto-Response-Suppress: DR, OOF, AutoReply", WEAK),
+        ("X-Auto-Response-Suppress: DR", NONE),
+        # Autoresponder subjects, whole phrases in the shape Outlook/Exchange/Gmail write them.
+        ("Subject: Automaattinen vastaus: Katuvalo", WEAK),
+        ("Subject: Automatic reply: Street light", WEAK),
+        ("Subject: Autosvar: Gatubelysning", WEAK),
+        ("Subject: Automatiskt svar: Gatubelysning", WEAK),
+        ("Subject: Out of office: Street light", WEAK),
+        ("Subject: Out of Office AutoReply: Street light", WEAK),
+        ("Subject: Out of office", WEAK),
+        ("Subject: Poissa toimistolta", WEAK),
+        ("Subject: Poissa toimistolta 1.-14.7.", NONE),
+        ("Subject: Poissa: Katuvalo", WEAK),
+        ("Subject: Frånvarande: Gatubelysning", WEAK),
+        ("Subject: Frånvaro: Gatubelysning", WEAK),
+        ("Subject: Abwesenheitsnotiz: Licht", WEAK),
+        ("Subject: Auto: Katuvalo", WEAK),
+        ("Subject: RE: Automatic reply: loop", WEAK),
+        # Resident feedback that merely begins with such a word (issue 15).
+        ("Subject: Poissa oleva liikennemerkki Hakaniemessä", NONE),
+        ("Subject: Frånvaro av snöplogning på Mannerheimvägen", NONE),
+        ("Subject: Out of office hours the street lights are off", NONE),
+        ("Subject: Automatic doors at the library are broken", NONE),
+        ("Subject: Autot pysäköivät jalkakäytävällä", NONE),
+        ("Subject: Abwesenheit der Müllabfuhr", NONE),
+        ("Subject: Poissaolevat katuvalot", NONE),
+        ("Subject: Katuvalo rikki", NONE),
     ],
 )
-def test_auto_reply_headers(header: str, automatic: bool) -> None:
-    assert parse(mail(header)).auto_reply is automatic
+def test_auto_reply_signal(header: str, signal: AutoReplySignal) -> None:
+    msg = parse(mail(header))
+    assert msg.auto_reply_signal is signal
+    assert msg.auto_reply is (signal is STRONG)  # the DESIGN.md field: automatic for intake
+    assert bool(msg.auto_reply_why) is (signal is not NONE)
+    assert (receipt_withheld(msg) is None) is (signal is NONE)
+
+
+def test_two_weak_signs_that_agree_are_strong() -> None:
+    msg = parse(mail("Subject: Automaattinen vastaus: Katuvalo", "X-Auto-Response-Suppress: All"))
+    assert msg.auto_reply_signal is STRONG
+
+
+def test_a_mailer_daemon_sender_is_surely_automatic() -> None:
+    raw = b"From: MAILER-DAEMON@mx.example\nSubject: Hello\n\nsomething\n"
+    assert parse(raw).auto_reply_signal is STRONG
 
 
 def test_null_reverse_path_is_automatic_and_unknown_is_not() -> None:
