@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from sqlalchemy import Connection
 
+from gateway.clock import app_clock
 from gateway.errors import SenderFault
 from gateway.live_config import LiveConfig
 from gateway.model import CaseStatus, Decision, EventKind
@@ -138,7 +139,7 @@ def reroute_command(
             department,
             actor=actor,
             why=why,
-            now=datetime.now(UTC),
+            now=app_clock(settings.fast_clock)(),  # the daemon's clock: its outbox sends on it
         )
     except UnknownDepartment as exc:
         print(f"gateway: {exc}", file=sys.stderr)

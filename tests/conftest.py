@@ -13,6 +13,7 @@ import pytest
 from gateway.store import migrate
 from gateway.store.db import Database, make_engine
 from tests.support.daemon import RunningDaemon, make_settings
+from tests.support.servers import missing_server
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -34,7 +35,7 @@ _PG_SKIP = _pg_unreachable()
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     if _PG_SKIP:
-        pytest.skip(_PG_SKIP)
+        missing_server(_PG_SKIP)
     name = f"gw_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -297,6 +297,46 @@ def test_a_stranger_never_joins_a_case(gateway: RunningDaemon, how: str) -> None
     assert all_cases(gateway.db)[1].resident_email == "utelias@example.com"
 
 
+# Near misses of the resident's address (issue 15): each quotes the case's code in the subject and must
+# get a case of its own. The same address in other letter case is the resident (domains are caseless, and
+# so, in practice, are the local parts of the mail systems residents use).
+NEAR_MISSES = [
+    "matti@example.com",  # the resident's local part at another domain
+    "matti@evil.example",
+    "matti@mail.example.fi",  # a subdomain
+    "matti@example.fi.evil.example",  # the resident's domain as a prefix
+    "matti+hel@example.fi",  # a plus-tag variant of the resident's address
+    "matti+@example.fi",
+    "m.atti@example.fi",  # a dot inside the local part
+    "matti.@example.fi",
+    "mattі@example.fi",  # a Cyrillic "і" for the Latin "i"
+]
+
+
+@pytest.mark.parametrize("sender", NEAR_MISSES)
+def test_a_near_miss_of_the_residents_address_quoting_the_code_does_not_join(
+    gateway: RunningDaemon, sender: str
+) -> None:
+    case, _, _ = _open(gateway)
+    before = len(events_of(gateway.db, case.id))
+    msg = make_mail(
+        sender=f"Matti <{sender}>", subject=f"Re: [{case.code}] Lunta kadulla", body="Vieläkin lunta."
+    )
+    send(gateway.port, msg)
+    wait_for(lambda: count(gateway.db, receipts, receipts.c.state == "done") == 2, what="processing")
+    assert len(events_of(gateway.db, case.id)) == before, "a near miss joined the resident's case"
+    assert count(gateway.db, cases) == 2
+    assert all_cases(gateway.db)[1].resident_email.lower() == sender.lower()
+
+
+def test_the_resident_quoting_the_code_in_other_letter_case_joins(gateway: RunningDaemon) -> None:
+    case, _, _ = _open(gateway)
+    msg = make_mail(sender="Matti <Matti@EXAMPLE.fi>", subject=f"[{case.code}] Lunta", body="Vieläkin lunta.")
+    send(gateway.port, msg)
+    wait_for(lambda: "follow-up" in _kinds(gateway, case.id), what="the follow-up")
+    assert count(gateway.db, cases) == 1
+
+
 # -- who we never write to ----------------------------------------------------------------------
 
 

@@ -114,6 +114,8 @@ def test_reroute_from_the_command_line(
     monkeypatch.setenv("GATEWAY_CONFIG_DIR", str(gateway.settings.config_dir))
     monkeypatch.setenv("GATEWAY_REPLY_SECRET", TEST_SECRET)
     monkeypatch.setenv("GATEWAY_LOG_FORMAT", "console")
+    # The command queues the new forward on the app clock; here that is the test daemon's (issue 15).
+    monkeypatch.setattr("gateway.casework.app_clock", lambda fast_clock: gateway.clock)
     args = ["case", "reroute", case.code.lower(), "pysakointi", "--by", "Liisa (talvi)", "--why", "ei lunta"]
     assert main(args) == 0
     wait_for(lambda: len(forward_mail(gateway.maildir)) == 2, what="the new forward")

@@ -20,6 +20,7 @@ from gateway.store.tables import mailboxes, receipt_bodies, receipts
 from tests.support.daemon import Clock, wait_for
 from tests.support.dovecot import PASSWORD, Dovecot, dovecot_binary
 from tests.support.mail import count, make_mail
+from tests.support.servers import missing_server
 
 STOP_WITHIN = 8.0  # seconds: run() must return promptly once asked to stop
 
@@ -27,7 +28,7 @@ STOP_WITHIN = 8.0  # seconds: run() must return promptly once asked to stop
 @pytest.fixture(scope="module")
 def dovecot_server() -> Iterator[Dovecot]:
     if dovecot_binary() is None:
-        pytest.skip("no dovecot binary: apt-get install dovecot-imapd (CI installs it)")
+        missing_server("no dovecot binary: apt-get install dovecot-imapd (CI installs it)")
     server = Dovecot()
     try:
         yield server.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -246,6 +247,19 @@ def test_outbox_failures_are_retried_later_then_parked(db: Database) -> None:
     assert outbox.next_due(db) is None
 
 
+class _later(threading.Thread):  # stands in for threading.Timer
+    """threading.Timer that sleeps instead of waiting on a lock with a timeout: under `faketime` (issue 15)
+    libfaketime fakes the monotonic clock but not the semaphores' timed waits, so a Timer never fires."""
+
+    def __init__(self, delay: float, action: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self._delay, self._action = delay, action
+
+    def run(self) -> None:
+        time.sleep(self._delay)
+        self._action()
+
+
 def test_an_eager_write_waits_for_a_held_lock_and_gives_up_after_its_patience(tmp_path: Path) -> None:
     """The receipt writer's path on SQLite: it retries a locked database itself instead of SQLite's
     coarse busy handler, succeeds once the lock is free, and gives StorageError (a 451) past its patience."""
@@ -258,7 +272,7 @@ def test_an_eager_write_waits_for_a_held_lock_and_gives_up_after_its_patience(tm
             db.write_eagerly(
                 lambda conn: receipts.insert_receipts(conn, [NewReceipt("smtp", b"x", "", ())], NOW), 0.2
             )
-        release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+        release = _later(0.3, lambda: holder.execute("COMMIT"))
         release.start()
         ids = db.write_eagerly(
             lambda conn: receipts.insert_receipts(conn, [NewReceipt("smtp", b"y", "", ())], NOW)
@@ -288,7 +302,7 @@ def test_an_eager_write_raises_the_waiting_sign_for_all_processes_until_it_has_t
             seen.append(other.turns.is_up())
             holder.execute("COMMIT")
 
-        timer = threading.Timer(0.2, release)
+        timer = _later(0.2, release)
         timer.start()
         db.write_eagerly(lambda conn: receipts.insert_receipts(conn, [NewReceipt("smtp", b"z", "", ())], NOW))
         timer.join()
@@ -298,7 +312,7 @@ def test_an_eager_write_raises_the_waiting_sign_for_all_processes_until_it_has_t
         with pytest.raises(StorageError):
             db.write_eagerly(lambda conn: None, 0.05)
         assert not other.turns.is_up()  # lowered on giving up, too
-        timer = threading.Timer(0.2, release)  # the lock is still held: other writers wait, sign down
+        timer = _later(0.2, release)  # the lock is still held: other writers wait, sign down
         timer.start()
         with db.write():
             pass
@@ -330,7 +344,7 @@ def test_a_sign_left_up_by_a_dead_process_goes_stale(tmp_path: Path) -> None:
     started = time.monotonic()
     seen_elsewhere.wait_lowered(at_most=0.05)
     assert time.monotonic() - started >= 0.05  # waited its turn, at most
-    threading.Timer(0.02, sign.lower).start()
+    _later(0.02, sign.lower).start()
     seen_elsewhere.wait_lowered(at_most=5)
     assert not seen_elsewhere.is_up()
     sign.raise_()

@@ -153,6 +153,7 @@ class MailSink:
         self.received: list[tuple[str, Message]] = []
         self.envelope_senders: list[str] = []  # MAIL FROM of each message, "" for the null sender
         self.answers = 0
+        self.failures: list[str] = []  # answers the gateway refused or that could not be sent
         self.max_answers = max_answers
         self.gateway_port: int | None = None
         self._respond = respond
@@ -169,6 +170,7 @@ class MailSink:
 
     def stop(self) -> None:
         self._queue.put(None)
+        self._queue.task_done()  # the stop mark is no answer
         self._sender.join(10)
         self._controller.stop()
 
@@ -190,14 +192,34 @@ class MailSink:
 
     def _send_answers(self) -> None:
         while (answer := self._queue.get()) is not None:
-            assert self.gateway_port is not None
-            for _ in range(50):  # the gateway may be starting or stopping
-                try:
-                    with smtplib.SMTP("127.0.0.1", self.gateway_port, timeout=10) as client:
-                        client.send_message(answer)
-                    break
-                except (OSError, smtplib.SMTPException):
-                    time.sleep(0.1)
+            try:
+                self._send_one(answer)
+            finally:
+                self._queue.task_done()
+
+    def _send_one(self, answer: EmailMessage) -> None:
+        """Deliver one answer to the gateway. A refusal is recorded in `failures`, loudly: a loop test
+        must not pass because the gateway refused the mail instead of stopping the exchange (issue 15)."""
+        assert self.gateway_port is not None
+        last: Exception | None = None
+        for _ in range(50):  # the gateway may be starting: a refused connection is retried
+            try:
+                with smtplib.SMTP("127.0.0.1", self.gateway_port, timeout=10) as client:
+                    refused = client.send_message(answer)
+                if refused:
+                    self.failures.append(f"{answer['Subject']}: recipients refused {refused}")
+                return
+            except smtplib.SMTPException as exc:  # an SMTP answer other than 250: a refusal
+                self.failures.append(f"{answer['Subject']}: {type(exc).__name__}: {exc}")
+                return
+            except OSError as exc:
+                last = exc
+                time.sleep(0.1)
+        self.failures.append(f"{answer['Subject']}: could not connect: {last}")
+
+    def idle(self) -> bool:
+        """Every answer the sink owed has been sent (or its failure recorded)."""
+        return self._queue.unfinished_tasks == 0
 
     def to(self, address: str) -> list[Message]:
         """What arrived for *address*, oldest first."""

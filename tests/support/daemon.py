@@ -20,14 +20,26 @@ from gateway.store.db import Database, make_engine
 T = TypeVar("T")
 
 
-class Clock:
-    """A clock tests can move; it starts at the real time so that leases and rate windows are realistic."""
+# Where every test daemon's clock starts: a Tuesday morning in Helsinki office hours, no holiday near.
+# Not today: a test must not pass or fail with the date it runs on (issue 15).
+START = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 
-    def __init__(self) -> None:
+
+class Clock:
+    """A clock tests can move. It starts at *start* and runs at the pace of the real (monotonic) clock,
+    so that leases, backoffs and rate windows pass as in life, whatever the system date says."""
+
+    def __init__(self, start: datetime = START) -> None:
         self.offset = timedelta(0)
+        self._start = start
+        self._began = time.monotonic()
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return self._start + timedelta(seconds=time.monotonic() - self._began) + self.offset
+
+    def move_to(self, when: datetime) -> None:
+        """Make the clock read *when* now (and run on from there)."""
+        self.offset += when - self()
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
