@@ -97,9 +97,10 @@ def make_transports(settings: Settings, live: LiveConfig) -> dict[str, Transport
             password=settings.outbound_password,
             timeout=settings.outbound_timeout,
             local_hostname=settings.smtp_hostname,
+            bounce_secret=settings.reply_secret,
         )
     else:
-        mail = MaildirTransport(settings.outbox_maildir)
+        mail = MaildirTransport(settings.outbox_maildir, bounce_secret=settings.reply_secret)
     return {"mail": mail, "webhook": WebhookTransport(live.webhook_secret)}
 
 

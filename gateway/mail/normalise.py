@@ -11,6 +11,7 @@ from gateway.mail import headers
 from gateway.mail.automatic import judge
 from gateway.mail.body import extract
 from gateway.mail.charset import decode_bytes
+from gateway.mail.dsn import final_recipients
 from gateway.mail.language import detect_language
 from gateway.mail.reply import strip_reply
 from gateway.model import Address, InboundMessage
@@ -84,6 +85,7 @@ def _normalise(
         loop_marker=headers.text(msg, LOOP_HEADER) or None,
         bounced_message_ids=verdict.bounced_message_ids,
         cc=cc,
+        bounced_recipients=final_recipients(msg) if verdict.bounce else (),
     )
 
 

@@ -13,6 +13,7 @@ from email.utils import encode_rfc2231, format_datetime
 
 from gateway.mail import LOOP_HEADER
 from gateway.model import Address, Attachment
+from gateway.notifier.bounce_address import derive_key
 
 SYNTHETIC_ID_DOMAIN = "@gateway.invalid"  # Message-IDs the parser made up for mail that had none
 
@@ -27,9 +28,14 @@ class Identity:
     secret: str  # signs the loop marker
 
 
-def message_id_for(key: str, domain: str) -> str:
-    """A Message-ID derived from the outbox dedupe key: a retry after a crash yields the same mail."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+def message_id_for(key: str, domain: str, secret: str) -> str:
+    """A Message-ID derived from the outbox dedupe key: a retry after a crash yields the same mail.
+
+    Its unguessable part is an HMAC of the key under a key derived from *secret*: a plain hash of the key
+    (a tracking code and a fixed label) let anyone with a code compute our hand-over's Message-ID and
+    quote it in a forged bounce (issue 15). Our mail coming back is still found by its outbox row
+    (decision 0014), which holds the id."""
+    digest = hmac.new(derive_key(secret, "message-id"), key.encode(), hashlib.sha256).hexdigest()[:32]
     return f"{key.split(':', 1)[0]}.{digest}@{domain}"
 
 
