@@ -63,6 +63,9 @@ def build_planner(settings: Settings, live: LiveConfig) -> Planner:
         notices_per_case_per_hour=settings.notices_per_case_per_hour,
         relays_per_case_per_hour=settings.relays_per_case_per_hour,
         unreachable_for=timedelta(days=settings.unreachable_days),
+        new_cases_per_sender_per_hour=settings.new_cases_per_sender_per_hour,
+        new_cases_per_client_per_hour=settings.new_cases_per_client_per_hour,
+        trusted_authserv_id=settings.trusted_authserv_id,
     )
 
 

@@ -394,5 +394,9 @@ class Intake:
             # Its due times are stored with the decision; the reminder, interim and alarm tasks are planned
             # by the deadline worker's sweep within a round: planning them here cost 3 ms a message on the
             # hot path (docs/decisions/0006-deadlines.md).
-            self._planner.plan_new_case(conn, case, msg, decision, now, composed)
+            held = self._planner.plan_new_case(conn, case, msg, decision, now, composed, receipt.peer)
+            if held is not None:  # kept and handed over; only the receipt is not sent (issue 15)
+                case_store.insert_event(
+                    conn, case_id, EventKind.NOTE, now, actor="gateway", text=f"no receipt: {held}"
+                )
         return Outcome("new-case", case_id, code)

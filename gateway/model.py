@@ -82,6 +82,8 @@ class InboundMessage:
     loop_marker: str | None = None  # our own X-Gateway-Loop header, when the mail is ours coming back
     bounced_message_ids: tuple[str, ...] = ()  # Message-IDs of ours found in a bounce's returned headers
     cc: tuple[str, ...] = ()
+    # raw Authentication-Results values (RFC 8601), checked for staff answers (gateway/mail/authres.py)
+    authentication_results: tuple[str, ...] = ()
     bounced_recipients: tuple[str, ...] = ()  # a DSN's Final-Recipient addresses (RFC 3464), lower-case
 
 

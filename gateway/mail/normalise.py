@@ -85,6 +85,9 @@ def _normalise(
         loop_marker=headers.text(msg, LOOP_HEADER) or None,
         bounced_message_ids=verdict.bounced_message_ids,
         cc=cc,
+        authentication_results=tuple(
+            headers.decode_value(v) for v in headers.raw_values(msg, "authentication-results")
+        ),
         bounced_recipients=final_recipients(msg) if verdict.bounce else (),
     )
 
