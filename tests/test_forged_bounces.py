@@ -73,7 +73,9 @@ def test_a_forged_bounce_silences_nobody(
     # The next resident's case is handed over as ever, and no alarm went out.
     send(gateway.port, make_mail(sender="Liisa <liisa@example.fi>", subject="Lunta taas"))
     wait_for(lambda: len(mail_to(gateway.maildir, HANDLER)) == 2, what="the second hand-over")
+    wait_for(lambda: settled(gateway.db), what="the deliveries to be recorded")
     assert mail_to(gateway.maildir, ESCALATION) == []
+    assert {r.state for r in _rows(gateway)} == {"sent"}
 
 
 def test_a_real_bounce_still_counts_and_the_next_handover_still_goes(
@@ -90,6 +92,7 @@ def test_a_real_bounce_still_counts_and_the_next_handover_still_goes(
     # The department's address is unreachable now, but a hand-over is never dropped (no "mail held back").
     send(gateway.port, make_mail(sender="Liisa <liisa@example.fi>", subject="Lunta taas"))
     wait_for(lambda: len(mail_to(gateway.maildir, HANDLER)) == 2, what="the second hand-over")
+    wait_for(lambda: settled(gateway.db), what="the delivery to be recorded")
     assert [r.state for r in _rows(gateway) if r.kind == "forward"] == ["bounced", "sent"]
 
 
