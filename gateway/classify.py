@@ -14,8 +14,10 @@ from sqlalchemy import Connection
 
 from gateway.mail.authres import authenticated
 from gateway.model import AutoReplySignal, InboundMessage, MessageKind
+from gateway.notifier.bounce_address import signed_bounce
 from gateway.notifier.reply_address import reply_parts, token_matches
 from gateway.store import cases as case_store
+from gateway.store import outbox
 from gateway.store.cases import CaseRow
 from gateway.tracking import find_code
 
@@ -65,11 +67,13 @@ class Classifier:
             return None
         return who
 
-    def classify(self, conn: Connection, msg: InboundMessage, rcpt_tos: Iterable[str]) -> Classified:
+    def classify(
+        self, conn: Connection, msg: InboundMessage, rcpt_tos: Iterable[str], mail_from: str | None = None
+    ) -> Classified:
         sender = msg.sender.email.lower()
+        rcpt_tos = tuple(rcpt_tos)
         if msg.bounce:
-            case_id = case_store.case_for_message_ids(conn, msg.bounced_message_ids)
-            return Classified(MessageKind.BOUNCE, _case(conn, case_id), "a delivery status notification")
+            return self._bounce(conn, msg, rcpt_tos, mail_from)
         recipients = tuple(dict.fromkeys(a.lower() for a in (*rcpt_tos, *msg.to, *msg.cc)))
         # On an existing case even a weak sign (an out-of-office subject) makes it automatic: it is kept
         # on the case and answered by nobody. Only mail of no case opens one on a weak sign (issue 15).
@@ -112,6 +116,20 @@ class Classifier:
 
     def _known_sender(self, conn: Connection, case: CaseRow, sender: str) -> bool:
         return sender in self._handlers(conn, case) or sender.rpartition("@")[2] in self._staff_domains(case)
+
+    def _bounce(
+        self, conn: Connection, msg: InboundMessage, rcpt_tos: tuple[str, ...], mail_from: str | None
+    ) -> Classified:
+        """A bounce is believed only with the null reverse-path to a signed bounce address (issue 15):
+        its case is its mail's. Any other report is kept on the case its quoted Message-IDs name, and
+        changes nothing there (intake marks nothing bounced)."""
+        returned = signed_bounce(rcpt_tos, mail_from, self._secret)
+        if returned is not None:
+            case_id = outbox.case_of(conn, returned)
+            return Classified(MessageKind.BOUNCE, _case(conn, case_id), "a bounce of mail we signed")
+        case_id = case_store.case_for_message_ids(conn, msg.bounced_message_ids)
+        why = "a delivery report we did not sign: kept, not believed"
+        return Classified(MessageKind.BOUNCE, _case(conn, case_id), why)
 
     def _signed_case(self, conn: Connection, recipients: tuple[str, ...]) -> tuple[CaseRow, bool] | None:
         """The case named by a reply address among *recipients*, and whether its token is right for the

@@ -64,6 +64,9 @@ def build_planner(settings: Settings, live: LiveConfig) -> Planner:
         notices_per_case_per_hour=settings.notices_per_case_per_hour,
         relays_per_case_per_hour=settings.relays_per_case_per_hour,
         unreachable_for=timedelta(days=settings.unreachable_days),
+        new_cases_per_sender_per_hour=settings.new_cases_per_sender_per_hour,
+        new_cases_per_client_per_hour=settings.new_cases_per_client_per_hour,
+        trusted_authserv_id=settings.trusted_authserv_id,
     )
 
 
@@ -98,9 +101,10 @@ def make_transports(settings: Settings, live: LiveConfig) -> dict[str, Transport
             password=settings.outbound_password,
             timeout=settings.outbound_timeout,
             local_hostname=settings.smtp_hostname,
+            bounce_secret=settings.reply_secret,
         )
     else:
-        mail = MaildirTransport(settings.outbox_maildir)
+        mail = MaildirTransport(settings.outbox_maildir, bounce_secret=settings.reply_secret)
     return {"mail": mail, "webhook": WebhookTransport(live.webhook_secret)}
 
 

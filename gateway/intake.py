@@ -18,6 +18,7 @@ from gateway.casework import decision_columns, decision_json
 from gateway.classify import Classifier
 from gateway.mail.automatic import receipt_withheld
 from gateway.model import CaseStatus, Decision, EventKind, InboundMessage, MessageKind
+from gateway.notifier.bounce_address import signed_bounce
 from gateway.notifier.compose import is_our_loop_marker
 from gateway.notifier.deadlines import plan_deadlines
 from gateway.notifier.plan import HANDOVER_KINDS, Planner
@@ -287,7 +288,7 @@ class Intake:
         seen, seen_case = case_store.seen_message_id(conn, msg.message_id)
         if seen:
             return Outcome("duplicate", seen_case)
-        found = self._classifier.classify(conn, msg, receipt.rcpt_tos)
+        found = self._classifier.classify(conn, msg, receipt.rcpt_tos, receipt.mail_from)
         case = found.case
         if found.kind is MessageKind.NEW:
             outcome = self._open_case(conn, receipt, msg, now, ready)
@@ -332,17 +333,27 @@ class Intake:
             return str(kind)
         data: dict[str, object] = {"kind": str(kind), "subject": msg.subject, "why": why}
         if kind is MessageKind.BOUNCE:
-            data["bounced"] = self._bounced(conn, case, msg, now)
+            data["bounced"] = self._bounced(conn, receipt, case, msg, now)
         case_store.insert_event(
             conn, case.id, EventKind.AUTOMATIC, now, actor=msg.sender.email, text=msg.text[:4000],
             receipt_id=receipt.id, data=data,
         )  # fmt: skip
         return str(kind)
 
-    def _bounced(self, conn: Connection, case: CaseRow, msg: InboundMessage, now: datetime) -> list[str]:
+    def _bounced(
+        self, conn: Connection, receipt: Receipt, case: CaseRow, msg: InboundMessage, now: datetime
+    ) -> list[str]:
         """Mark the mail a bounce returns; a handler's address that bounces is an alarm for operations."""
         reason = msg.reply_text.strip()[:500] or msg.subject
-        returned = outbox.mark_bounced(conn, msg.bounced_message_ids, reason, now)
+        signed = signed_bounce(receipt.rcpt_tos, receipt.mail_from, self._planner.identity.secret)
+        if signed is None:  # a report anyone could write (issue 15): it marks nothing
+            log.warning("a delivery report we did not sign; not believed", sender=msg.sender.email)
+            return []
+        found = outbox.mark_bounced_row(conn, signed, msg.bounced_recipients, reason, now)
+        if found is None:
+            log.warning("a bounce names another recipient than its mail's; not believed", outbox_id=signed)
+            return []
+        returned = [found]
         for address, kind in returned:
             log.warning("mail bounced; the address is unreachable for a while", to=address, kind=kind)
             if kind in HANDOVER_KINDS:
@@ -386,5 +397,9 @@ class Intake:
             # Its due times are stored with the decision; the reminder, interim and alarm tasks are planned
             # by the deadline worker's sweep within a round: planning them here cost 3 ms a message on the
             # hot path (docs/decisions/0006-deadlines.md).
-            self._planner.plan_new_case(conn, case, msg, decision, now, composed)
+            held = self._planner.plan_new_case(conn, case, msg, decision, now, composed, receipt.peer)
+            if held is not None:  # kept and handed over; only the receipt is not sent (issue 15)
+                case_store.insert_event(
+                    conn, case_id, EventKind.NOTE, now, actor="gateway", text=f"no receipt: {held}"
+                )
         return Outcome("new-case", case_id, code)

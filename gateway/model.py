@@ -96,6 +96,7 @@ class InboundMessage:
     auto_reply_why: str = ""  # the header or subject that gave the signal
     skipped_parts: int = 0  # MIME parts not read: nested past the depth limit or past max_mime_parts
     attachments_left_out: int = 0  # attachments past max_attachments, kept only in the raw message
+    bounced_recipients: tuple[str, ...] = ()  # a DSN's Final-Recipient addresses (RFC 3464), lower-case
 
 
 @dataclass(frozen=True, slots=True)

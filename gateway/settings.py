@@ -65,6 +65,10 @@ class Settings:
     # the authserv-id of our own mail server's Authentication-Results (RFC 8601): when set, an answer
     # counts only with a DKIM or DMARC pass for its From domain from that server; empty: not checked
     trusted_authserv_id: str = ""
+    # new cases an hour from one sender address and from one SMTP client address; beyond them a case is
+    # still opened and handed over, but its receipt is not sent (backscatter, issue 15); 0: no limit
+    new_cases_per_sender_per_hour: int = 20
+    new_cases_per_client_per_hour: int = 300
     # IMAP mailboxes read besides SMTP: [[mailboxes]] tables in the file, GATEWAY_MAILBOXES as a JSON list
     mailboxes: tuple[MailboxSettings, ...] = ()
     # workers

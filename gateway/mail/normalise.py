@@ -12,6 +12,7 @@ from gateway.mail import headers
 from gateway.mail.automatic import judge
 from gateway.mail.body import MAX_ATTACHMENTS, MAX_MIME_PARTS, extract
 from gateway.mail.charset import decode_bytes
+from gateway.mail.dsn import final_recipients
 from gateway.mail.flat import boundary_offsets, text_parts
 from gateway.mail.language import detect_language
 from gateway.mail.reply import strip_reply
@@ -106,6 +107,7 @@ def _normalise(
         authentication_results=tuple(
             headers.decode_value(v) for v in headers.raw_values(msg, "authentication-results")
         ),
+        bounced_recipients=final_recipients(msg) if verdict.bounce else (),
     )
 
 

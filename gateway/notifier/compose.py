@@ -29,9 +29,14 @@ class Identity:
     secret: str  # the master key (reply_secret): loop marks and reply tokens use keys derived from it
 
 
-def message_id_for(key: str, domain: str) -> str:
-    """A Message-ID derived from the outbox dedupe key: a retry after a crash yields the same mail."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+def message_id_for(key: str, domain: str, secret: str) -> str:
+    """A Message-ID derived from the outbox dedupe key: a retry after a crash yields the same mail.
+
+    Its unguessable part is an HMAC of the key under a key derived from *secret*: a plain hash of the key
+    (a tracking code and a fixed label) let anyone with a code compute our hand-over's Message-ID and
+    quote it in a forged bounce (issue 15). Our mail coming back is still found by its outbox row
+    (decision 0014), which holds the id."""
+    digest = hmac.new(derive_key(secret, "message-id"), key.encode(), hashlib.sha256).hexdigest()[:32]
     return f"{key.split(':', 1)[0]}.{digest}@{domain}"
 
 
@@ -57,24 +62,60 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _encoded(text: str) -> str:
-    """*text* as a header value: as it is when ASCII, else RFC 2047 base64 encoded words, one per folded
-    line, each cut at a character boundary (email.header.Header took 1.3 ms for a long Finnish subject)."""
+# RFC 5322 section 2.1.1: a line MUST be at most 998 characters and SHOULD be at most 78. Issue 15: a
+# 1,100-character subject made a 1,156-character line, which a real relay refuses (the hand-over parked).
+LINE_SHOULD = 78
+LINE_MUST = 998
+SUBJECT_ECHO = 200  # characters of someone else's subject we repeat (issue 15: 100 KB were echoed)
+_LONG_WORD = 60  # an ASCII word longer than this goes into encoded words, which may break a word
+
+
+def echo_subject(text: str, limit: int = SUBJECT_ECHO) -> str:
+    """*text* as one line, cut to *limit* characters with an ellipsis: what we repeat of a subject."""
     text = _one_line(text)
-    if text.isascii():
-        return text
-    words: list[str] = []
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def _fold_words(words: list[str], first: int) -> str:
+    """Join *words* with single spaces, folding (CRLF + space) before a word that would carry the line
+    past 78 characters; *first* is what the line already holds ("Subject: ")."""
+    lines: list[str] = []
+    line: list[str] = []
+    width = first
+    for word in words:
+        add = len(word) + (1 if line else 0)
+        if line and width + add > LINE_SHOULD:
+            lines.append(" ".join(line))
+            line, width = [word], 1 + len(word)
+        else:
+            line.append(word)
+            width += add
+    lines.append(" ".join(line))
+    return f"{CRLF} ".join(lines)
+
+
+def _encoded(text: str, first: int = 10) -> str:
+    """*text* as an unstructured header value (RFC 5322 3.2.5), folded to 78 characters a line: as it is
+    when plain ASCII, else RFC 2047 base64 encoded words, each cut at a character boundary
+    (email.header.Header took 1.3 ms for a long Finnish subject). Plain ASCII that looks like an encoded
+    word, or holds a word too long to fold, is encoded as well: a reader would decode the one, and the
+    other cannot be folded (whitespace between two encoded words is not text, RFC 2047 section 6.2)."""
+    text = _one_line(text)
+    words = text.split(" ")
+    if text.isascii() and "=?" not in text and all(len(w) <= _LONG_WORD for w in words):
+        return _fold_words(words, first)
+    chunks: list[str] = []
     chunk: list[str] = []
     size = 0
     for char in text:
         n = len(char.encode("utf-8"))
         if size + n > 45:  # 45 bytes -> 60 base64 characters: an encoded word of 72, under 76
-            words.append("".join(chunk))
+            chunks.append("".join(chunk))
             chunk, size = [], 0
         chunk.append(char)
         size += n
-    words.append("".join(chunk))
-    encoded = (f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words)
+    chunks.append("".join(chunk))
+    encoded = (f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in chunks)
     return f"{CRLF} ".join(encoded)
 
 
@@ -84,14 +125,19 @@ _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 def _mailbox(a: Address) -> str:
     """`Name <address>`; the name encoded or quoted as needed, the address as it is (formataddr refuses
     internationalised addresses, RFC 6532)."""
-    name = _one_line(a.name)
+    name = echo_subject(a.name, 100)
     if not name:
         return a.email
-    if not name.isascii():
-        return f"{_encoded(name)} <{a.email}>"
-    if _SPECIALS.search(name):
+    long_quoted = _SPECIALS.search(name) is not None and len(name) > _LONG_WORD
+    if not name.isascii() or "=?" in name or long_quoted or any(len(w) > _LONG_WORD for w in name.split()):
+        name = _encoded(name)
+    elif _SPECIALS.search(name):
         name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{a.email}>"
+    else:
+        name = _fold_words(name.split(" "), 4)
+    # The address on a line of its own when the name is long: an addr-spec cannot be folded.
+    last = len(name.rpartition("\n")[2])
+    return f"{name} <{a.email}>" if last + len(a.email) < LINE_SHOULD - 6 else f"{name}{CRLF} <{a.email}>"
 
 
 def _qp(text: str) -> str:
@@ -109,11 +155,14 @@ def _attachment_part(item: Attachment) -> str:
     forwarded_type, safe = forwarded_as(item.content_type, item.filename)
     maintype, _, subtype = forwarded_type.partition("/")
     name = _one_line(safe).replace('"', "'") or "attachment"
+    if len(name) > 100:  # a parameter is not folded here: keep the line short, and the extension
+        stem, dot, ext = name.rpartition(".")
+        name = f"{stem[:90]}.{ext[:8]}" if dot and stem and len(ext) <= 8 else name[:100]
     if name.isascii():
-        disposition = f'attachment; filename="{name}"'
-        ctype = f'{maintype}/{subtype}; name="{name}"'
+        disposition = f'attachment;{CRLF} filename="{name}"'
+        ctype = f'{maintype}/{subtype};{CRLF} name="{name}"'
     else:  # RFC 2231
-        disposition = f"attachment; filename*={encode_rfc2231(name, 'utf-8')}"
+        disposition = f"attachment;{CRLF} filename*={encode_rfc2231(name, 'utf-8')}"
         ctype = f"{maintype}/{subtype}"
     head = [
         f"Content-Type: {ctype}",
@@ -121,6 +170,17 @@ def _attachment_part(item: Attachment) -> str:
         f"Content-Disposition: {disposition}",
     ]
     return CRLF.join(head) + CRLF + CRLF + _base64(item.content)
+
+
+def _threadable(message_id: str) -> bool:
+    """Whether we may name *message_id* in In-Reply-To and References: not one the parser made up, and
+    short enough for a line of its own (a msg-id cannot be folded; a stranger's may be any length)."""
+    return (
+        not message_id.endswith(SYNTHETIC_ID_DOMAIN) and len(message_id) <= _ID_MAX and message_id.isascii()
+    )
+
+
+_ID_MAX = 250
 
 
 def compose(
@@ -151,15 +211,16 @@ def compose(
     headers = [
         ("From", _mailbox(Address(identity.address, identity.name))),
         ("To", _mailbox(to)),
-        ("Subject", _encoded(subject)),
+        # A template holds at most SUBJECT_ECHO characters of a resident's subject; this bounds any other.
+        ("Subject", _encoded(echo_subject(subject, 2 * SUBJECT_ECHO))),
         ("Date", format_datetime(date)),
         ("Message-ID", f"<{message_id}>"),
         ("Content-Language", language),
     ]
     if reply_to:
         headers.append(("Reply-To", reply_to))
-    references = tuple(r for r in references if not r.endswith(SYNTHETIC_ID_DOMAIN))
-    if in_reply_to and in_reply_to.endswith(SYNTHETIC_ID_DOMAIN):
+    references = tuple(r for r in references if _threadable(r))
+    if in_reply_to and not _threadable(in_reply_to):
         in_reply_to = references[-1] if references else None
     if in_reply_to:
         headers.append(("In-Reply-To", f"<{in_reply_to}>"))

@@ -236,7 +236,7 @@ class DeadlineWorker:
     ) -> None:
         """Queue the task's mail under the task's key: a retry cannot make a second, different mail."""
         identity = self._planner.identity
-        message_id = message_id_for(task.key, identity.domain)
+        message_id = message_id_for(task.key, identity.domain, identity.secret)
         rendered = self._templates.render(template, language, **values)
         staff = auto_submitted == "auto-generated"
         body = compose(

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Connection
 
+from gateway.mail.authres import authenticated
 from gateway.mail.automatic import receipt_withheld
 from gateway.mail.headers import is_addr_spec
 from gateway.model import Address, Attachment, Decision, InboundMessage
@@ -21,7 +22,7 @@ from gateway.notifier.reply_address import reply_address
 from gateway.notifier.templates import Templates
 from gateway.notifier.wording import greeting, word
 from gateway.store import cases as case_store
-from gateway.store import outbox
+from gateway.store import intake_rates, outbox
 from gateway.store.cases import CaseRow
 
 log = structlog.get_logger(__name__)
@@ -86,7 +87,13 @@ class Planner:
         relays_per_case_per_hour: int = 6,
         unreachable_for: timedelta = timedelta(days=3),
         staff_language: str = "fi",
+        new_cases_per_sender_per_hour: int = 0,
+        new_cases_per_client_per_hour: int = 0,
+        trusted_authserv_id: str = "",
     ) -> None:
+        self._new_per_sender = new_cases_per_sender_per_hour
+        self._new_per_client = new_cases_per_client_per_hour
+        self._trusted_authserv_id = trusted_authserv_id
         self._templates = templates
         self._identity = identity
         self._directory = directory
@@ -133,7 +140,11 @@ class Planner:
                 return "rate limit per case"
             return None
         if outbox.is_unreachable(conn, to, now - self._unreachable_for):
-            return "the address bounced lately"
+            if kind not in HANDOVER_KINDS:
+                return "the address bounced lately"
+            # A hand-over is never held back (issue 15: one forged bounce silenced a department): it is
+            # queued; if the address really is dead, its own signed bounce raises the alarm for this case.
+            log.warning("a hand-over goes to an address that bounced lately", kind=kind, to=to)
         if kind not in outbox.CONVERSATION_KINDS or case_id is None:
             return None
         if outbox.count_conversation_on_case(conn, case_id, hour_ago) >= self._relays_per_case:
@@ -148,7 +159,7 @@ class Planner:
             to=mail.to,
             subject=rendered.subject.rstrip(": "),
             body=rendered.body,
-            message_id=message_id_for(mail.key, self._identity.domain),
+            message_id=message_id_for(mail.key, self._identity.domain, self._identity.secret),
             date=now,
             in_reply_to=mail.in_reply_to,
             references=mail.references,
@@ -178,7 +189,7 @@ class Planner:
         if reason is not None:
             log.info("mail held back", kind=mail.kind, to=mail.to.email, reason=reason)
             return None
-        message_id = message_id_for(mail.key, self._identity.domain)
+        message_id = message_id_for(mail.key, self._identity.domain, self._identity.secret)
         body = composed.get(mail.key) if composed else None
         if body is None:
             body = self.compose(mail, now)
@@ -195,6 +206,10 @@ class Planner:
         """The receipt a new case owes its resident; none for automatic mail and bounces."""
         if receipt_withheld(msg) is not None:  # intake records why on the case (issue 15)
             return None
+        # Backscatter (issue 15): a stranger's subject ("CHEAP PILLS http://...") is echoed only to a sender
+        # our own mail server authenticated (a DKIM or DMARC pass for the From domain, RFC 8601).
+        trusted = self._trusted_authserv_id
+        echo = bool(trusted) and authenticated(msg.authentication_results, trusted, msg.sender.email)
         # RFC 3834 3.3: an automatic response goes out with a null reverse-path (mail_from "").
         return Mail(
             key=f"receipt:{case.code}",
@@ -202,7 +217,7 @@ class Planner:
             to=Address(case.resident_email, case.resident_name),
             template="receipt",
             language=case.language,
-            values={"code": case.code, "subject": msg.subject},
+            values={"code": case.code, "subject": msg.subject if echo else ""},
             in_reply_to=msg.message_id,
             references=msg.references,
         )
@@ -225,14 +240,37 @@ class Planner:
         decision: Decision | None,
         now: datetime,
         composed: Mapping[str, bytes] | None = None,
-    ) -> None:
-        """Queue a new case's receipt and hand-over; *composed* holds what `compose_new_case` made."""
+        peer: str = "",
+    ) -> str | None:
+        """Queue a new case's receipt and hand-over; *composed* holds what `compose_new_case` made.
+        Returns why the receipt was not sent when a limit of new cases held it back (else None)."""
         receipt = self._receipt(case, msg)
-        if receipt is not None:
+        held = self._new_case_limit(conn, case, peer, now) if receipt is not None else None
+        if held is not None:
+            log.info("mail held back", kind="receipt", to=case.resident_email, reason=held)
+        elif receipt is not None:
             # Nothing went out on the case yet: no need to count per case.
             self._send(conn, receipt, case.id, now, new_case=True, composed=composed)
         if decision is not None:
             self.plan_handover(conn, case, decision, msg.text, msg.attachments, now, "new", composed)
+        return held
+
+    def _new_case_limit(self, conn: Connection, case: CaseRow, peer: str, now: datetime) -> str | None:
+        """Why a new case gets no receipt: its sender, or its SMTP client, opened too many cases in the
+        last hour (issue 15: amplification). The case itself is kept and handed over all the same."""
+        hour_ago = now - timedelta(hours=1)
+        sender = case.resident_email
+        per_sender, per_client = self._new_per_sender, self._new_per_client
+        if per_sender and sender and intake_rates.new_cases_from_sender(conn, sender, hour_ago) > per_sender:
+            return f"more than {per_sender} new cases from this sender in an hour"
+        if (
+            per_client
+            and peer
+            and case.channel == "smtp"
+            and intake_rates.new_cases_from_client(conn, peer, hour_ago) >= per_client
+        ):
+            return f"more than {per_client} new cases from this client address in an hour"
+        return None
 
     def plan_answer(
         self,

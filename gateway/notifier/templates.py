@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from gateway.notifier.compose import echo_subject
+
 SHIPPED = Path(__file__).with_name("templates")
 LANGUAGES = ("fi", "sv", "en")
 DEFAULT_LANGUAGE = "fi"
@@ -48,6 +50,8 @@ class Templates:
     def render(self, name: str, language: str | None, /, **values: str) -> Rendered:
         lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
         subject, body = self._load(lang, name)
+        if "subject" in values:  # what we repeat of someone else's subject is capped (issue 15, item 9)
+            values["subject"] = echo_subject(values["subject"])
         # One line only: a newline in a resident's subject must not smuggle in a header.
         subject_text = " ".join(subject.safe_substitute(values).split())
         return Rendered(subject_text, body.safe_substitute(values))

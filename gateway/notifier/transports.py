@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import aiosmtplib
 
+from gateway.notifier.bounce_address import bounce_address
 from gateway.store.outbox import Claimed
 
 
@@ -25,6 +26,14 @@ class TemporaryFailure(DeliveryError):
 
 class PermanentFailure(DeliveryError):
     """Do not try again (5xx): the message is parked with the reason."""
+
+
+def envelope_sender(item: Claimed, bounce_secret: str) -> str:
+    """The reverse-path *item* goes out with: the null one stays null (RFC 3834 3.3); any other becomes
+    the row's signed bounce address, so that only a bounce of this very mail is believed (issue 15)."""
+    if not item.mail_from or not bounce_secret:
+        return item.mail_from
+    return bounce_address(item.mail_from, item.id, bounce_secret)
 
 
 class Transport(Protocol):
@@ -50,8 +59,9 @@ class MaildirTransport:
     fsynced in turn (bench/RESULTS.md).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, bounce_secret: str = "") -> None:
         self.root = root
+        self._bounce_secret = bounce_secret
         self._host = socket.gethostname()
         for sub in ("tmp", "new", "cur"):
             (root / sub).mkdir(parents=True, exist_ok=True)
@@ -116,7 +126,8 @@ class MaildirTransport:
         if os.path.exists(final) or os.path.exists(os.path.join(self.root, "cur", f"{name}:2,")):
             return None
         tmp = os.path.join(self.root, "tmp", name)
-        envelope = f"X-Envelope-From: <{item.mail_from}>\nX-Envelope-To: <{item.recipient}>\n".encode()
+        sender = envelope_sender(item, self._bounce_secret)
+        envelope = f"X-Envelope-From: <{sender}>\nX-Envelope-To: <{item.recipient}>\n".encode()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         try:
             data = memoryview(envelope + item.body)
@@ -141,7 +152,9 @@ class SmtpRelayTransport:
         password: str = "",
         timeout: float = 30.0,
         local_hostname: str | None = None,
+        bounce_secret: str = "",
     ) -> None:
+        self._bounce_secret = bounce_secret
         self.host, self.port, self.starttls = host, port, starttls
         self.username, self.password, self.timeout = username, password, timeout
         self.local_hostname = local_hostname
@@ -162,7 +175,7 @@ class SmtpRelayTransport:
         )
         try:
             async with client:
-                await client.sendmail(item.mail_from, [item.recipient], item.body)
+                await client.sendmail(envelope_sender(item, self._bounce_secret), [item.recipient], item.body)
         except aiosmtplib.SMTPResponseException as exc:
             text = f"{exc.code} {exc.message}"
             if 500 <= exc.code < 600:

@@ -234,6 +234,31 @@ def mark_bounced(
     return [(r.recipient, r.kind) for r in rows]
 
 
+def mark_bounced_row(
+    conn: Connection, outbox_id: int, final_recipients: tuple[str, ...], reason: str, now: datetime
+) -> tuple[str, str] | None:
+    """Record that outbox row *outbox_id* bounced, if the DSN reports on the row's own recipient (its
+    Final-Recipient, RFC 3464 2.3.2); return its (recipient, kind), or None when nothing was marked."""
+    row = conn.execute(
+        select(outbox.c.recipient, outbox.c.kind).where(
+            outbox.c.id == outbox_id, outbox.c.transport == "mail"
+        )
+    ).first()
+    if row is None or row.recipient.lower() not in final_recipients:
+        return None
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id)
+        .values(state="bounced", last_error=reason[:2000], next_attempt_at=now)
+    )
+    return row.recipient, row.kind
+
+
+def case_of(conn: Connection, outbox_id: int) -> int | None:
+    """The case outbox row *outbox_id* belongs to."""
+    return conn.execute(select(outbox.c.case_id).where(outbox.c.id == outbox_id)).scalar_one_or_none()
+
+
 def is_unreachable(conn: Connection, address: str, since: datetime) -> bool:
     """Whether mail to *address* bounced since *since*: then it is unreachable for a while."""
     return conn.execute(_UNREACHABLE, {"recipient": address, "since": since}).first() is not None

@@ -31,6 +31,7 @@ class Receipt:
     rcpt_tos: tuple[str, ...]
     attempts: int
     received_at: datetime
+    peer: str = ""  # the SMTP client's address: new cases per client are limited (issue 15)
 
 
 def insert_receipts(conn: Connection, items: list[NewReceipt], now: datetime) -> list[int]:
@@ -79,13 +80,14 @@ def claim_pending(db: Database, owner: str, limit: int, now: datetime, lease: ti
                 receipts.c.rcpt_tos,
                 receipts.c.attempts,
                 receipts.c.received_at,
+                receipts.c.peer,
             )
             .join(receipt_bodies, receipt_bodies.c.receipt_id == receipts.c.id)
             .where(receipts.c.id.in_(ids))
             .order_by(receipts.c.id)
         ).all()
     return [
-        Receipt(r.id, r.channel, r.raw, r.mail_from, tuple(r.rcpt_tos), r.attempts, r.received_at)
+        Receipt(r.id, r.channel, r.raw, r.mail_from, tuple(r.rcpt_tos), r.attempts, r.received_at, r.peer)
         for r in rows
     ]
 

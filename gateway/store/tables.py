@@ -55,6 +55,7 @@ receipts = Table(
     Column("processed_at", UTCDateTime(), nullable=True),
     Index("ix_receipts_state_id", "state", "id"),
     Index("ix_receipts_sha256", "sha256"),
+    Index("ix_receipts_peer_received_at", "peer", "received_at"),  # new cases per client an hour
 )
 
 # Message bytes live in tables of their own, written once and never updated. In the same row as the state,

@@ -99,9 +99,18 @@ def dsn(returned: Message, final_recipient: str) -> bytes:
     ).encode()
 
 
-def send_bounce(port: int, returned: Message, final_recipient: str) -> None:
+def envelope_from(msg: Message) -> str:
+    """The reverse-path a delivered message went out with (its X-Envelope-From line): for our staff mail
+    and answers, the signed bounce address of its outbox row."""
+    return str(msg["X-Envelope-From"]).strip("<> ")
+
+
+def send_bounce(
+    port: int, returned: Message, final_recipient: str, *, to: str | None = None, mail_from: str = ""
+) -> None:
+    """A real bounce: the null reverse-path, to the returned mail's own signed bounce address."""
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-        client.sendmail("", ["palaute@hel.example"], dsn(returned, final_recipient))
+        client.sendmail(mail_from, [to or envelope_from(returned)], dsn(returned, final_recipient))
 
 
 def city_config(tmp_path: Path, name: str = "config", **replace: str) -> Path:
@@ -177,6 +186,7 @@ class MailSink:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         msg = email.message_from_bytes(bytes(raw), policy=default)
+        msg["X-Envelope-From"] = f"<{envelope.mail_from or ''}>"  # as the maildir transport writes it
         if self._before_accept is not None:
             for rcpt in envelope.rcpt_tos:
                 self._before_accept(msg, rcpt.lower())
