@@ -17,6 +17,7 @@ from gateway.channels.imap import ImapReader
 from gateway.channels.smtp import SmtpHandler, SmtpServer
 from gateway.classify import Classifier
 from gateway.clock import app_clock
+from gateway.errors import StorageError
 from gateway.intake import Intake, Router
 from gateway.live_config import LiveConfig, config_stamp
 from gateway.model import Decision, InboundMessage
@@ -190,7 +191,11 @@ class Daemon:
         self._outbox_wake = asyncio.Event()
         self.pool = (
             WorkerPool(
-                settings.worker_processes, settings_file, self.writer.committed, settings.worker_niceness
+                settings.worker_processes,
+                settings_file,
+                self.writer.committed,
+                settings.worker_niceness,
+                on_exit=lambda: asyncio.to_thread(self._release_dead_owners),
             )
             if role == "accept"
             else None
@@ -243,8 +248,12 @@ class Daemon:
         return 0
 
     def _release_dead_owners(self) -> None:
-        with self.db.write(durable=False) as conn:  # a release lost in a power cut: the leases expire
-            released = release_dead_owners(conn, self.settings.node_name)
+        try:
+            with self.db.write(durable=False) as conn:  # a release lost in a power cut: leases expire
+                released = release_dead_owners(conn, self.settings.node_name)
+        except StorageError as exc:  # no worse than before issue 13: the leases expire
+            log.error("could not take over the leases of dead processes", error=str(exc))
+            return
         if released:
             log.info("took over the leases of dead processes", owner=self.owner, released=released)
 
