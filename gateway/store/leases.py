@@ -51,6 +51,7 @@ def lease_rows(
 # another process has another start time and is not mistaken for the dead holder. Without /proc the id
 # gets a random part instead, and leases only expire (docs/decisions/0024a-recovery-lease-owners.md).
 PROC = Path("/proc")
+OWNER_LENGTH = 64  # lease_owner's column width (gateway/store/tables.py)
 LEASED_TABLES = (receipts, outbox, scheduled_tasks, mailboxes)
 
 
@@ -72,7 +73,10 @@ def process_owner(node_name: str, pid: int | None = None, proc: Path = PROC) -> 
     pid = os.getpid() if pid is None else pid
     start = start_time(pid, proc)
     mark = str(start) if start is not None else f"u{uuid.uuid4().hex[:8]}"
-    return f"{node_name}:{pid}:{mark}"
+    # The columns hold 64 characters: a longer node name is cut, never the pid or start time (a cut
+    # number could name a live process as dead). A cut name is not this node's name: expiry only.
+    tail = f":{pid}:{mark}"
+    return f"{node_name[: OWNER_LENGTH - len(tail)]}{tail}"
 
 
 def parse_owner(owner: str) -> tuple[str, int, int] | None:

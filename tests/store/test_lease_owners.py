@@ -124,6 +124,14 @@ def test_without_proc_leases_only_expire(db: Database, tmp_path: Path) -> None:
     assert parse_owner(process_owner(NODE, 4242, tmp_path / "no-proc")) is None
 
 
+def test_an_owner_id_fits_its_column_and_a_cut_node_name_is_never_judged(tmp_path: Path) -> None:
+    long_node = "n" * 80
+    owner = process_owner(long_node, 4242, _fake_proc(tmp_path, {4242: ("S", 123456789)}))
+    assert len(owner) == 64
+    assert owner.endswith(":4242:123456789")  # the numbers whole; the name cut
+    assert not is_dead(owner, long_node, lambda pid: None)
+
+
 def test_the_real_proc_tells_a_dead_child_from_this_live_process(db: Database) -> None:
     child = subprocess.Popen(["sleep", "30"])
     dead = process_owner(NODE, child.pid)
