@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +17,7 @@ from gateway.channels.imap import ImapReader
 from gateway.channels.smtp import SmtpHandler, SmtpServer
 from gateway.classify import Classifier
 from gateway.clock import app_clock
+from gateway.errors import StorageError
 from gateway.intake import Intake, Router
 from gateway.live_config import LiveConfig, config_stamp
 from gateway.model import Decision, InboundMessage
@@ -37,6 +36,7 @@ from gateway.staff import StaffDesk
 from gateway.store import migrate, outbox
 from gateway.store.cases import CaseRow
 from gateway.store.db import Database, make_engine
+from gateway.store.leases import process_owner, release_dead_owners
 from gateway.store.receipt_writer import ReceiptWriter
 from gateway.workers import WorkerPool, lifeline
 
@@ -137,8 +137,9 @@ class Daemon:
         self.live = live
         self.db = db
         self.clock = clock
-        # Unique per process: a restarted process must not mistake a dead one's leases for its own.
-        self.owner = f"{settings.node_name}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # Unique per process (pid and start time): a restarted process must not mistake a dead one's
+        # leases for its own, but can tell that their holder is gone (issue 13, `release_dead_owners`).
+        self.owner = process_owner(settings.node_name)
         self.writer = ReceiptWriter(db, clock)
         planner = build_planner(settings, live)
         self.intake = Intake(
@@ -202,7 +203,11 @@ class Daemon:
         self._outbox_wake = asyncio.Event()
         self.pool = (
             WorkerPool(
-                settings.worker_processes, settings_file, self.writer.committed, settings.worker_niceness
+                settings.worker_processes,
+                settings_file,
+                self.writer.committed,
+                settings.worker_niceness,
+                on_exit=lambda: asyncio.to_thread(self._release_dead_owners),
             )
             if role == "accept"
             else None
@@ -215,6 +220,9 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._request_stop, sig)
             loop.add_signal_handler(signal.SIGHUP, self._reload)
+        # Before any claim: the leases of this node's dead processes (a crash, a killed worker that the
+        # parent restarts) are taken over at once instead of after 60 s or 5 min (issue 13).
+        await asyncio.to_thread(self._release_dead_owners)
         if self.accepts:
             self.writer.start()
             await self.smtp.start()
@@ -250,6 +258,16 @@ class Daemon:
             await asyncio.to_thread(self.intake.close)
         log.info("gateway stopped")
         return 0
+
+    def _release_dead_owners(self) -> None:
+        try:
+            with self.db.write(durable=False) as conn:  # a release lost in a power cut: leases expire
+                released = release_dead_owners(conn, self.settings.node_name)
+        except StorageError as exc:  # no worse than before issue 13: the leases expire
+            log.error("could not take over the leases of dead processes", error=str(exc))
+            return
+        if released:
+            log.info("took over the leases of dead processes", owner=self.owner, released=released)
 
     def _request_stop(self, sig: signal.Signals) -> None:
         log.info("stop requested", signal=sig.name)

@@ -15,7 +15,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import structlog
@@ -44,9 +44,15 @@ def _child_setup(niceness: int) -> Callable[[], None]:
 
 class WorkerPool:
     def __init__(
-        self, count: int, settings_file: Path | None, wake: asyncio.Event, niceness: int = 0
+        self,
+        count: int,
+        settings_file: Path | None,
+        wake: asyncio.Event,
+        niceness: int = 0,
+        on_exit: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._count = count
+        self._on_exit = on_exit
         self._niceness = niceness
         self._settings_file = settings_file
         self._wake = wake
@@ -98,6 +104,8 @@ class WorkerPool:
             stop.cancel()
             if exited.done():
                 log.error("worker exited; restarting it", slot=slot, pid=child.pid, status=exited.result())
+                if self._on_exit is not None:  # its leases go now, not when they expire (issue 13)
+                    await self._on_exit()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), RESTART_DELAY)
                 continue

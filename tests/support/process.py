@@ -55,6 +55,7 @@ class DaemonProcess:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                process_group=0,  # its own group: kill_group() takes its workers with it, as a crash would
             )
         wait_for(lambda: listening(self.port) or self.proc.poll() is not None, 30, "the daemon to listen")  # type: ignore[union-attr]
         assert self.proc.poll() is None, self.log.read_text()
@@ -63,6 +64,11 @@ class DaemonProcess:
     def signal(self, sig: signal.Signals) -> None:
         assert self.proc is not None
         self.proc.send_signal(sig)
+
+    def kill_group(self, sig: int) -> None:
+        """Signal the daemon and every worker it started at once (the whole process group)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, sig)
 
     def wait(self, timeout: float = 30) -> int:
         assert self.proc is not None
