@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from gateway.channels.imap import ImapReader
 from gateway.channels.smtp import SmtpHandler, SmtpServer
+from gateway.channels.smtp_limits import SmtpLimits
 from gateway.classify import Classifier
 from gateway.clock import app_clock
 from gateway.intake import Intake, Router
@@ -52,6 +53,17 @@ def identity_for(settings: Settings, live: LiveConfig) -> Identity:
     address = settings.sender_address or live.current.addresses[0]
     domain = settings.mail_domain or address.rpartition("@")[2]
     return Identity(address=address, name=settings.sender_name, domain=domain, secret=settings.reply_secret)
+
+
+def smtp_limits(settings: Settings) -> SmtpLimits:
+    return SmtpLimits(
+        max_connections=settings.smtp_max_connections,
+        max_connections_per_client=settings.smtp_max_connections_per_client,
+        idle_seconds=settings.smtp_idle_seconds,
+        session_seconds=settings.smtp_session_seconds,
+        messages_per_session=settings.smtp_messages_per_session,
+        data_in_flight_bytes=settings.smtp_data_in_flight_bytes,
+    )
 
 
 def build_planner(settings: Settings, live: LiveConfig) -> Planner:
@@ -174,6 +186,7 @@ class Daemon:
             settings.smtp_port,
             settings.smtp_hostname,
             settings.max_message_size,
+            smtp_limits(settings),
         )
         # Readers commit receipts themselves and wake intake; one thread and connection per mailbox.
         self.imap = [
