@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import uuid
@@ -31,7 +32,7 @@ from gateway.notifier.templates import Templates
 from gateway.notifier.transports import MaildirTransport, SmtpRelayTransport, Transport
 from gateway.notifier.webhook import WebhookTransport
 from gateway.parsers import ParserPool
-from gateway.rules import CaseFields, route
+from gateway.rules import CaseFields, route, route_to
 from gateway.settings import Settings
 from gateway.staff import StaffDesk
 from gateway.store import migrate, outbox
@@ -90,10 +91,18 @@ def make_handlers(live: LiveConfig) -> Callable[[Connection, CaseRow], frozenset
     return handlers
 
 
-def make_router(live: LiveConfig) -> Router:
+def make_router(live: LiveConfig, role_department: str = "") -> Router:
     def router(msg: InboundMessage, channel: str, rcpt_tos: tuple[str, ...], now: datetime) -> Decision:
         # `live.current` is read once: a reload in the middle cannot mix two configurations.
-        return route(live.current, CaseFields.from_message(msg, channel, rcpt_tos or None), now)
+        config = live.current
+        if rcpt_tos and all(live.is_role_address(a) for a in rcpt_tos):
+            # postmaster@, abuse@: for operations, whatever the words say (decision 0025)
+            department = role_department if role_department in config.departments else config.default
+            reason = f"sent to {', '.join(rcpt_tos)}"
+            return dataclasses.replace(
+                route_to(config, department, now), rule="role-address", reasons=(reason,)
+            )
+        return route(config, CaseFields.from_message(msg, channel, rcpt_tos or None), now)
 
     return router
 
@@ -152,7 +161,7 @@ class Daemon:
             planner,
             Classifier(settings.reply_secret, settings.code_prefix, make_handlers(live)),
             StaffDesk(live, planner),
-            make_router(live),
+            make_router(live, settings.role_department),
             clock,
             self.owner,
             lambda: live.current,
@@ -181,7 +190,7 @@ class Daemon:
             lease=timedelta(seconds=settings.intake_lease_seconds),
         )
         self.smtp = SmtpServer(
-            SmtpHandler(self.writer, live.is_city_address),
+            SmtpHandler(self.writer, live.accepts),
             settings.smtp_host,
             settings.smtp_port,
             settings.smtp_hostname,
