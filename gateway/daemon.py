@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import Connection
 
 from gateway.channels.imap import ImapReader
 from gateway.channels.smtp import SmtpHandler, SmtpServer
+from gateway.channels.smtp_limits import SmtpLimits
 from gateway.classify import Classifier
 from gateway.clock import app_clock
 from gateway.errors import StorageError
@@ -24,12 +26,12 @@ from gateway.model import Decision, InboundMessage
 from gateway.notifier.compose import Identity
 from gateway.notifier.deadline_worker import DeadlineWorker
 from gateway.notifier.outbox_worker import OutboxWorker
-from gateway.notifier.plan import Planner
+from gateway.notifier.plan import ROLE_ADDRESS_RULE, Planner
 from gateway.notifier.templates import Templates
 from gateway.notifier.transports import MaildirTransport, SmtpRelayTransport, Transport
 from gateway.notifier.webhook import WebhookTransport
 from gateway.parsers import ParserPool
-from gateway.rules import CaseFields, route
+from gateway.rules import CaseFields, route, route_to
 from gateway.settings import Settings
 from gateway.signing import check_reply_secret
 from gateway.staff import StaffDesk
@@ -53,6 +55,17 @@ def identity_for(settings: Settings, live: LiveConfig) -> Identity:
     address = settings.sender_address or live.current.addresses[0]
     domain = settings.mail_domain or address.rpartition("@")[2]
     return Identity(address=address, name=settings.sender_name, domain=domain, secret=settings.reply_secret)
+
+
+def smtp_limits(settings: Settings) -> SmtpLimits:
+    return SmtpLimits(
+        max_connections=settings.smtp_max_connections,
+        max_connections_per_client=settings.smtp_max_connections_per_client,
+        idle_seconds=settings.smtp_idle_seconds,
+        session_seconds=settings.smtp_session_seconds,
+        messages_per_session=settings.smtp_messages_per_session,
+        data_in_flight_bytes=settings.smtp_data_in_flight_bytes,
+    )
 
 
 def build_planner(settings: Settings, live: LiveConfig) -> Planner:
@@ -82,10 +95,18 @@ def make_handlers(live: LiveConfig) -> Callable[[Connection, CaseRow], frozenset
     return handlers
 
 
-def make_router(live: LiveConfig) -> Router:
+def make_router(live: LiveConfig, role_department: str = "") -> Router:
     def router(msg: InboundMessage, channel: str, rcpt_tos: tuple[str, ...], now: datetime) -> Decision:
         # `live.current` is read once: a reload in the middle cannot mix two configurations.
-        return route(live.current, CaseFields.from_message(msg, channel, rcpt_tos or None), now)
+        config = live.current
+        if rcpt_tos and all(live.is_role_address(a) for a in rcpt_tos):
+            # postmaster@, abuse@: for operations, whatever the words say (decision 0025)
+            department = role_department if role_department in config.departments else config.default
+            reason = f"sent to {', '.join(rcpt_tos)}"
+            return dataclasses.replace(
+                route_to(config, department, now), rule=ROLE_ADDRESS_RULE, reasons=(reason,)
+            )
+        return route(config, CaseFields.from_message(msg, channel, rcpt_tos or None), now)
 
     return router
 
@@ -153,7 +174,7 @@ class Daemon:
                 settings.trusted_authserv_id,
             ),
             StaffDesk(live, planner),
-            make_router(live),
+            make_router(live, settings.role_department),
             clock,
             self.owner,
             lambda: live.current,
@@ -182,11 +203,12 @@ class Daemon:
             lease=timedelta(seconds=settings.intake_lease_seconds),
         )
         self.smtp = SmtpServer(
-            SmtpHandler(self.writer, live.is_city_address),
+            SmtpHandler(self.writer, live.accepts),
             settings.smtp_host,
             settings.smtp_port,
             settings.smtp_hostname,
             settings.max_message_size,
+            smtp_limits(settings),
         )
         # Readers commit receipts themselves and wake intake; one thread and connection per mailbox.
         self.imap = [

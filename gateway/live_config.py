@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from gateway.rules import Config, ConfigError, is_city_address, load_config
+from gateway.rules import Config, ConfigError, is_city_address, is_role_address, load_config
 from gateway.rules.check import check_examples, check_shadowed
 from gateway.rules.config import Department
 from gateway.rules.problems import has_errors
@@ -90,6 +90,15 @@ class LiveConfig:
 
     def is_city_address(self, address: str) -> bool:
         return is_city_address(self.current, address)
+
+    def is_role_address(self, address: str) -> bool:
+        """postmaster@, abuse@ ... at a city domain (the `role_addresses` setting)."""
+        parts = frozenset(p.strip().lower() for p in self._settings.role_addresses.split(",") if p.strip())
+        return is_role_address(self.current, address, parts)
+
+    def accepts(self, address: str) -> bool:
+        """Whether the SMTP channel takes mail for *address*: a feedback address or a role address."""
+        return self.is_city_address(address) or self.is_role_address(address)
 
     def contact_at(self, department: str, now: datetime) -> str | None:
         """Who receives the department's mail at *now*, after its duty roster."""

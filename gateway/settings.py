@@ -34,6 +34,17 @@ class Settings:
         default_factory=socket.gethostname
     )  # the banner; never looked up per connection
     max_message_size: int = 25 * 1024 * 1024
+    # what SMTP clients may take (gateway/channels/smtp_limits.py): beyond each a temporary 4xx refusal
+    smtp_max_connections: int = 200  # open sessions in all
+    smtp_max_connections_per_client: int = 20  # open sessions from one client address
+    smtp_idle_seconds: float = 60.0  # silence before a session is closed
+    smtp_session_seconds: float = 600.0  # the longest one session may last, NOOPs or not
+    smtp_messages_per_session: int = 1000  # MAIL, DATA, RSET per session (RCPT 100 times that)
+    smtp_data_in_flight_bytes: int = 64 * 1024 * 1024  # DATA held in memory over all sessions
+    # local parts accepted at every domain of the city's addresses (RFC 5321 §4.5.1 requires postmaster);
+    # their mail opens a case for `role_department` (empty: the rules' default) with no receipt sent back
+    role_addresses: str = "postmaster,abuse"
+    role_department: str = ""
     # outbound mail: a relay when outbound_host is set, else a maildir
     outbox_maildir: Path = Path("var/outbox")
     outbound_host: str = ""

@@ -13,6 +13,7 @@ import structlog
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
 from gateway.channels.smtp_data import DataReader
+from gateway.channels.smtp_limits import ConnectionCount, DataBudget, SmtpLimits
 from gateway.errors import StorageError
 from gateway.store.receipt_writer import ReceiptWriter
 from gateway.store.receipts import NewReceipt
@@ -33,10 +34,57 @@ class GatewaySMTP(SMTP):
 
     line_length_limit = 1024 * 1024
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        *args: Any,
+        limits: SmtpLimits,
+        connections: ConnectionCount,
+        budget: DataBudget,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            *args, timeout=limits.idle_seconds, command_call_limit=limits.command_call_limit(), **kwargs
+        )
         if self._decode_data:
             raise ValueError("GatewaySMTP keeps the raw bytes: decode_data must be False")
+        self._limits = limits
+        self._connections = connections
+        self._budget = budget
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self._deadline is None:  # not again after STARTTLS: the session goes on
+            self._deadline = self.loop.call_later(self._limits.session_seconds, self._session_over)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(error)
+
+    def _session_over(self) -> None:
+        """aiosmtpd's idle timer restarts on every command, so NOOPs would keep a session for ever."""
+        transport = self.transport
+        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+            log.info("SMTP session over its time limit", peer=_peer(self.session))
+            transport.write(b"421 4.4.2 Session time limit reached, closing connection\r\n")
+            transport.close()
+
+    async def _handle_client(self) -> None:
+        """Admit the session against the connection caps before aiosmtpd greets it (RFC 5321 §3.1:
+        a server may answer 421 instead of 220)."""
+        client = _peer(self.session)
+        refusal = self._connections.admit(client)
+        if refusal is not None:
+            log.info("SMTP connection refused", peer=client, reason=refusal)
+            await self.push(refusal)
+            assert self.transport is not None
+            self.transport.close()
+            return
+        try:
+            await super()._handle_client()
+        finally:
+            self._connections.release(client)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """aiosmtpd 1.4.6's address parsing for MAIL and RCPT, without the typing `Protocol` class it
@@ -66,18 +114,27 @@ class GatewaySMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
+        reader = DataReader(self._reader, self.data_size_limit, self._budget)
         try:
-            content = await DataReader(self._reader, self.data_size_limit).read()
-        except asyncio.IncompleteReadError as exc:  # on EOF aiosmtpd cancels this first; just in case
-            raise ConnectionResetError("connection closed during DATA") from exc
-        if content is None:
+            try:
+                content = await reader.read()
+            except asyncio.IncompleteReadError as exc:  # on EOF aiosmtpd cancels this first; just in case
+                raise ConnectionResetError("connection closed during DATA") from exc
+            if content is None:
+                self._set_post_data_state()  # type: ignore[no-untyped-call]
+                if reader.no_room:
+                    log.warning("DATA refused: too much mail in memory", peer=_peer(self.session))
+                    await self.push("452 4.3.1 Insufficient system storage, please try again later")
+                else:
+                    await self.push("552 Error: Too much mail data")
+                return
+            self.envelope.content = self.envelope.original_content = content
+            status = await self._call_handler_hook("DATA")
+            reader.give_back()  # committed (or refused): free before the sender hears, and may send again
             self._set_post_data_state()  # type: ignore[no-untyped-call]
-            await self.push("552 Error: Too much mail data")
-            return
-        self.envelope.content = self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()  # type: ignore[no-untyped-call]
-        await self.push("250 OK" if status is MISSING else status)
+            await self.push("250 OK" if status is MISSING else status)
+        finally:
+            reader.give_back()  # whatever happened (a refusal, a lost connection), its bytes are free
 
 
 class SmtpHandler:
@@ -141,8 +198,8 @@ def reverse_path(mail_from: str | None) -> str:
     return "" if address in ("", "<>") else address
 
 
-def _peer(session: Session) -> str:
-    peer: Any = session.peer
+def _peer(session: Session | None) -> str:
+    peer: Any = session.peer if session is not None else None
     if isinstance(peer, tuple) and peer:
         return str(peer[0])
     return str(peer or "")
@@ -152,12 +209,21 @@ class SmtpServer:
     """Owns the listening socket and the sessions, so that shutdown can stop accepting and then drain."""
 
     def __init__(
-        self, handler: SmtpHandler, host: str, port: int, hostname: str, max_message_size: int
+        self,
+        handler: SmtpHandler,
+        host: str,
+        port: int,
+        hostname: str,
+        max_message_size: int,
+        limits: SmtpLimits | None = None,
     ) -> None:
         self._handler = handler
         self._host, self._port = host, port
         self._hostname = hostname
         self._max_size = max_message_size
+        self._limits = limits or SmtpLimits()
+        self.connections = ConnectionCount(self._limits)
+        self.budget = DataBudget(max(self._limits.data_in_flight_bytes, max_message_size))
         self._server: asyncio.Server | None = None
         self._sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()  # closed sessions drop out
 
@@ -169,6 +235,9 @@ class SmtpServer:
             data_size_limit=self._max_size,
             decode_data=False,
             enable_SMTPUTF8=True,
+            limits=self._limits,
+            connections=self.connections,
+            budget=self.budget,
         )
         self._sessions.add(smtp)
         return smtp

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import enum
 
+from gateway.channels.smtp_limits import DataBudget
+
 _DOT_LINE = b"\r\n."
 
 
@@ -39,14 +41,23 @@ class DataReader:
     Beyond the limit the rest is read and dropped, so that the reply (552) comes after the client's
     terminator, as RFC 5321 §4.2.5 implies and aiosmtpd does. Lines of any length are accepted up to
     the size limit: the stream's own buffer limit only bounds each read, not the line.
+
+    With a *budget*, every byte kept is taken from it first; when the budget (shared by all sessions) is
+    spent, what was kept is given back and the rest drained, and `no_room` says so (the caller answers
+    452, a temporary refusal). What is kept stays taken until the caller calls `give_back()`.
     """
 
-    def __init__(self, reader: asyncio.StreamReader, limit: int | None) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, limit: int | None, budget: DataBudget | None = None
+    ) -> None:
         self._reader = reader
         self._limit = limit
+        self._budget = budget
         self._parts: list[bytes] = []
         self._size = 0
+        self._held = 0
         self._too_much = False
+        self.no_room = False
 
     async def read(self) -> bytes | None:
         at: _At | None = _At.LINE_START
@@ -66,7 +77,16 @@ class DataReader:
                 else:
                     self._keep(byte)
                     at = _after(b"\r" + byte if at is _At.AFTER_CR else byte)
-        return None if self._too_much else b"".join(self._parts)
+        if self._too_much or self.no_room:
+            return None
+        content, self._parts = b"".join(self._parts), []  # not twice in memory past this point
+        return content
+
+    def give_back(self) -> None:
+        """Return what this DATA holds to the shared budget (after its receipt is committed)."""
+        if self._budget is not None:
+            self._budget.give(self._held)
+        self._held = 0
 
     async def _until_dot_line(self) -> tuple[bytes, bool]:
         """Up to and including the next CRLF-dot (True), or as much as the stream's limit lets through
@@ -92,10 +112,20 @@ class DataReader:
 
     def _keep(self, data: bytes) -> None:
         self._size += len(data)
-        if self._too_much:
+        if self._too_much or self.no_room:
             return
         if self._limit and self._size > self._limit:
             self._too_much = True
-            self._parts.clear()  # drop what was read at once: nothing of it will be stored
+            self._drop()  # drop what was read at once: nothing of it will be stored
             return
+        if self._budget is not None:
+            if not self._budget.take(len(data)):
+                self.no_room = True
+                self._drop()
+                return
+            self._held += len(data)
         self._parts.append(data)
+
+    def _drop(self) -> None:
+        self._parts.clear()
+        self.give_back()

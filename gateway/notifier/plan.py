@@ -54,6 +54,9 @@ class Mail:
     mail_from: str = ""
 
 
+ROLE_ADDRESS_RULE = "role-address"  # the routing of mail to postmaster@, abuse@ (gateway.daemon.make_router)
+
+
 class Directory(Protocol):
     """What the planner needs to know of the configuration in force (gateway.live_config.LiveConfig)."""
 
@@ -205,6 +208,8 @@ class Planner:
     def _receipt(self, case: CaseRow, msg: InboundMessage) -> Mail | None:
         """The receipt a new case owes its resident; none for automatic mail and bounces."""
         if receipt_withheld(msg) is not None:  # intake records why on the case (issue 15)
+            return None
+        if (case.decision or {}).get("rule") == ROLE_ADDRESS_RULE:  # postmaster@: no receipt (decision 0025)
             return None
         # Backscatter (issue 15): a stranger's subject ("CHEAP PILLS http://...") is echoed only to a sender
         # our own mail server authenticated (a DKIM or DMARC pass for the From domain, RFC 8601).

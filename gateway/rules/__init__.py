@@ -3,7 +3,16 @@
 from gateway.rules.areas import Area
 from gateway.rules.case import CaseFields
 from gateway.rules.check import check_config
-from gateway.rules.config import Config, Department, DutyEntry, Example, Rule, Webhook, is_city_address
+from gateway.rules.config import (
+    Config,
+    Department,
+    DutyEntry,
+    Example,
+    Rule,
+    Webhook,
+    is_city_address,
+    is_role_address,
+)
 from gateway.rules.engine import route, route_to
 from gateway.rules.problems import ConfigError, Problem
 from gateway.rules.schema import load_config
@@ -35,6 +44,7 @@ __all__ = [
     "add_working_time",
     "check_config",
     "is_city_address",
+    "is_role_address",
     "load_config",
     "parse_duration",
     "parse_window",

@@ -121,3 +121,10 @@ def is_city_address(config: Config, address: str) -> bool:
     """True for a configured address or a plus-address of one (``palaute+x@hel.example``)."""
     address = address.strip().lower()
     return address in config.addresses or base_address(address) in config.addresses
+
+
+def is_role_address(config: Config, address: str, local_parts: frozenset[str]) -> bool:
+    """True for `postmaster@` (and the other role *local_parts*) at any domain of the city's addresses:
+    RFC 5321 §4.5.1 requires a server to accept mail for postmaster at every domain it serves."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    return local in local_parts and domain in {a.rpartition("@")[2] for a in config.addresses}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -97,12 +98,20 @@ def waiting_sign(engine: Engine) -> WaitingSign | NoSign:
         return NoSign()
 
 
+def _create_private(database: Path) -> None:
+    """Create the SQLite file readable by its owner only, before SQLite would create it with the umask's
+    0644: it holds residents' mail. SQLite gives its -wal and -shm files the database file's mode."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    if not database.exists():
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+
+
 def make_engine(url: str) -> Engine:
     """Return an engine for *url*, creating the folder of a SQLite file."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine, waiting_sign(engine))
         return engine

@@ -19,7 +19,7 @@ class WaitingSign:
     machines we run on; a torn read would cost one early commit, nothing more."""
 
     def __init__(self, path: Path) -> None:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             if os.fstat(fd).st_size < _STAMP.size:
                 os.ftruncate(fd, _STAMP.size)

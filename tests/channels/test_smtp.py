@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from gateway.store.tables import cases, receipts
 from tests.support.daemon import RunningDaemon, wait_for
-from tests.support.mail import all_cases, count, make_mail, receipt_mail, send, settled
+from tests.support.mail import all_cases, forward_mail, count, make_mail, receipt_mail, send, settled
 
 
 def test_accepted_mail_becomes_one_case_and_one_receipt(gateway: RunningDaemon) -> None:
@@ -186,3 +186,26 @@ def test_8bit_and_smtputf8_mail_is_accepted(gateway: RunningDaemon) -> None:
     assert case.subject == "Snö på gatan"
     assert case.language == "sv"
     assert "respons" in receipt.get_content()  # the Swedish template
+
+
+@pytest.mark.parametrize("rcpt", ["postmaster@hel.example", "Postmaster@HEL.example", "abuse@hel.example"])
+def test_role_addresses_are_accepted_and_go_to_operations_whatever_the_words(
+    start_gateway: Callable[..., RunningDaemon], rcpt: str
+) -> None:
+    """RFC 5321 §4.5.1: postmaster must be accepted at every domain we serve (it was refused with 550)."""
+    gateway = start_gateway(role_department="talvi")
+    msg = make_mail(to=rcpt, subject="Your server", body="Your server sends us spam. Lunta kadulla!")
+    assert send(gateway.port, msg, rcpt=rcpt) == {}
+    [case] = wait_for(lambda: all_cases(gateway.db), what="the case")
+    assert case.department == "talvi"
+    assert case.decision["rule"] == "role-address"
+    wait_for(lambda: forward_mail(gateway.maildir), what="the hand-over to operations")
+    assert receipt_mail(gateway.maildir) == []  # mail to postmaster is not answered
+
+
+@pytest.mark.parametrize("rcpt", ["postmaster@elsewhere.example", "webmaster@hel.example", "postmaster@hel"])
+def test_role_addresses_elsewhere_or_not_configured_are_refused(gateway: RunningDaemon, rcpt: str) -> None:
+    with smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        client.ehlo()
+        client.mail("someone@example.com")
+        assert client.rcpt(rcpt)[0] == 550

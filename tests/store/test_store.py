@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -377,3 +378,19 @@ def test_a_reference_finds_its_case_by_mail_we_sent_and_mail_that_came_in(db: Da
         assert case_store.case_for_message_ids(conn, ["ours@h", "theirs@x"]) == came_in  # the newest wins
         assert case_store.case_for_message_ids(conn, ["theirs@x", "ours@h"]) == sent
         assert case_store.case_for_message_ids(conn, ["nobody@x"]) is None
+
+
+def test_a_new_sqlite_file_and_its_companions_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """Issue 15: the file holds residents' mail; under a umask of 022 SQLite would make it 0644."""
+    old = os.umask(0o022)
+    try:
+        database = Database(make_engine(f"sqlite:///{tmp_path}/var/gateway.db"))
+        migrate.upgrade(database)
+        with database.write() as conn:
+            conn.execute(text("SELECT 1"))
+        files = sorted(tmp_path.glob("var/gateway.db*"))
+        assert {f.name for f in files} >= {"gateway.db", "gateway.db-wal", "gateway.db-shm"}
+        assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: "0o600" for f in files}
+        database.dispose()
+    finally:
+        os.umask(old)
