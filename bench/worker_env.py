@@ -45,6 +45,13 @@ def worker(db_url: str | None, prefix: str) -> Worker:
         GATEWAY_LOG_LEVEL="WARNING",
         GATEWAY_REPLY_SECRET="bench-secret-of-32-bytes-or-more-0123456789",
         GATEWAY_NOTICES_PER_RECIPIENT_PER_HOUR="1000000",
+        # one client, sessions of thousands of mails, every case a new sender or not: the SMTP abuse limits
+        # and the new-case limits (decisions 0025, 0022b) would cut the run or drop its receipts
+        GATEWAY_SMTP_MAX_CONNECTIONS_PER_CLIENT="100000",
+        GATEWAY_SMTP_SESSION_SECONDS="86400",
+        GATEWAY_SMTP_MESSAGES_PER_SESSION="100000000",
+        GATEWAY_NEW_CASES_PER_SENDER_PER_HOUR="0",
+        GATEWAY_NEW_CASES_PER_CLIENT_PER_HOUR="0",
     )
     # These benchmarks count the CPU of this one process: parse here, not in parser processes.
     os.environ.setdefault("GATEWAY_INTAKE_PARSERS", "0")

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from gateway.store.tables import cases, receipts
 from tests.support.daemon import RunningDaemon, wait_for
-from tests.support.mail import all_cases, forward_mail, count, make_mail, receipt_mail, send, settled
+from tests.support.mail import all_cases, count, forward_mail, make_mail, receipt_mail, send, settled
 
 
 def test_accepted_mail_becomes_one_case_and_one_receipt(gateway: RunningDaemon) -> None:
