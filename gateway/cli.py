@@ -169,7 +169,8 @@ def _check_config(settings: Settings, args: argparse.Namespace) -> int:
 def _parse(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.mail import parse, to_json
 
-    _print_json(to_json(parse(_read_input(args.file), code_prefix=settings.code_prefix)))
+    raw = _read_input(args.file)
+    _print_json(to_json(parse(raw, code_prefix=settings.code_prefix, limits=settings.parse_limits)))
     return EXIT_OK
 
 

@@ -76,7 +76,7 @@ def route_command(settings: Settings, args: argparse.Namespace) -> int:
         )
     elif args.file:
         raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-        msg = parse(raw, code_prefix=settings.code_prefix)
+        msg = parse(raw, code_prefix=settings.code_prefix, limits=settings.parse_limits)
         fields = CaseFields.from_message(msg, args.channel, category=args.category, location=location)
         mail_view = intake_view(msg)
     else:

@@ -181,7 +181,7 @@ class Daemon:
             settings.code_prefix,
             lease=timedelta(seconds=settings.intake_lease_seconds),
             commit_after=timedelta(milliseconds=settings.intake_commit_ms),
-            parsers=ParserPool(settings.intake_parsers, settings.code_prefix),
+            parsers=ParserPool(settings.intake_parsers, settings.code_prefix, limits=settings.parse_limits),
         )
         self.outbox = OutboxWorker(
             db,

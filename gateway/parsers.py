@@ -13,6 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 import structlog
 
 from gateway.mail import parse
+from gateway.mail.body import DEFAULT_LIMITS, ParseLimits
 from gateway.model import InboundMessage
 from gateway.store.receipts import Receipt
 
@@ -24,18 +25,24 @@ Parsed = InboundMessage | str
 ParseFunction = Callable[..., InboundMessage]
 
 
-def parse_one(function: ParseFunction | None, envelope: Envelope, code_prefix: str) -> Parsed:
+def parse_one(
+    function: ParseFunction | None, envelope: Envelope, code_prefix: str, limits: ParseLimits = DEFAULT_LIMITS
+) -> Parsed:
     """Parse one receipt's message with *function* (None: `gateway.mail.parse`)."""
     raw, rcpt_tos, mail_from = envelope
     try:
-        return (function or parse)(raw, envelope_rcpts=rcpt_tos, mail_from=mail_from, code_prefix=code_prefix)
+        return (function or parse)(
+            raw, envelope_rcpts=rcpt_tos, mail_from=mail_from, code_prefix=code_prefix, limits=limits
+        )
     except Exception:  # a bug in the parser must park one message, not stop intake
         return traceback.format_exc(limit=8)
 
 
-def parse_chunk(function: ParseFunction | None, envelopes: list[Envelope], code_prefix: str) -> list[Parsed]:
+def parse_chunk(
+    function: ParseFunction | None, envelopes: list[Envelope], code_prefix: str, limits: ParseLimits
+) -> list[Parsed]:
     """Run in a parser process: every message of a chunk, in order."""
-    return [parse_one(function, envelope, code_prefix) for envelope in envelopes]
+    return [parse_one(function, envelope, code_prefix, limits) for envelope in envelopes]
 
 
 def _warm_up() -> None:
@@ -55,10 +62,16 @@ class ParserPool:
     """
 
     def __init__(
-        self, processes: int, code_prefix: str, chunk: int = 4, function: ParseFunction | None = None
+        self,
+        processes: int,
+        code_prefix: str,
+        chunk: int = 4,
+        function: ParseFunction | None = None,
+        limits: ParseLimits = DEFAULT_LIMITS,
     ) -> None:
         self._processes = processes
         self._prefix = code_prefix
+        self._limits = limits
         self._chunk = max(1, chunk)
         self._function = function
         self._pool: ProcessPoolExecutor | None = None
@@ -83,7 +96,9 @@ class ParserPool:
             return ParsedStream(self, [list(receipts)] if receipts else [], None)
         try:
             futures = [
-                pool.submit(parse_chunk, self._function, [_envelope(r) for r in part], self._prefix)
+                pool.submit(
+                    parse_chunk, self._function, [_envelope(r) for r in part], self._prefix, self._limits
+                )
                 for part in parts
             ]
         except BrokenProcessPool:
@@ -93,7 +108,7 @@ class ParserPool:
 
     def parse_inline(self, part: list[Receipt]) -> list[tuple[Receipt, Parsed]]:
         """Parse *part* in the caller's thread."""
-        return [(r, parse_one(self._function, _envelope(r), self._prefix)) for r in part]
+        return [(r, parse_one(self._function, _envelope(r), self._prefix, self._limits)) for r in part]
 
     def close(self) -> None:
         if self._pool is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.channels.imap_settings import MailboxSettings, parse_mailboxes
 from gateway.errors import SettingsError
+from gateway.mail.body import ParseLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,10 @@ class Settings:
         default_factory=socket.gethostname
     )  # the banner; never looked up per connection
     max_message_size: int = 25 * 1024 * 1024
+    # how much of one message is parsed and kept (issue 15): the rest stays in the raw receipt, and the
+    # case says how much was left out
+    max_attachments: int = 20  # attachments kept on the case and forwarded
+    max_mime_parts: int = 1000  # MIME parts parsed
     # what SMTP clients may take (gateway/channels/smtp_limits.py): beyond each a temporary 4xx refusal
     smtp_max_connections: int = 200  # open sessions in all
     smtp_max_connections_per_client: int = 20  # open sessions from one client address
@@ -108,6 +113,10 @@ class Settings:
     log_format: str = "json"  # or "console"
 
     @property
+    def parse_limits(self) -> ParseLimits:
+        return ParseLimits(max_attachments=self.max_attachments, max_mime_parts=self.max_mime_parts)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -179,6 +188,8 @@ def load_settings(file: Path | None = None, environ: Mapping[str, str] | None = 
                 continue
             values[name] = _convert(var, kind, env[var])
     settings = dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]
+    if settings.max_attachments < 0 or settings.max_mime_parts < 1:
+        raise SettingsError("max_attachments must be 0 or more and max_mime_parts 1 or more")
     if settings.intake_parsers < 0:
         raise SettingsError(f"intake_parsers: {settings.intake_parsers} is not 0 or a number of processes")
     if settings.workers < -1:

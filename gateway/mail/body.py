@@ -19,6 +19,19 @@ MAX_DEPTH = 30
 # to parse. Past these we keep the raw message only and say how much was left out.
 MAX_ATTACHMENTS = 20
 MAX_MIME_PARTS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    """How much of one message is parsed and kept (the settings `max_attachments`, `max_mime_parts`)."""
+
+    max_attachments: int = MAX_ATTACHMENTS  # attachments kept and forwarded; the rest only counted
+    max_mime_parts: int = MAX_MIME_PARTS  # MIME parts parsed; the rest stays in the raw message only
+
+
+DEFAULT_LIMITS = ParseLimits()
+
+
 FORWARD_MARKER = "---------- Forwarded message ----------"
 
 _EXTENSIONS = {
@@ -60,17 +73,18 @@ class _Walk:
     delivery_status: bool = False
     too_deep: int = 0
     left_out: int = 0
+    max_attachments: int = MAX_ATTACHMENTS
 
     def keep(self, attachment: Attachment) -> None:
-        if len(self.attachments) < MAX_ATTACHMENTS:
+        if len(self.attachments) < self.max_attachments:
             self.attachments.append(attachment)
         else:
             self.left_out += 1
 
 
-def extract(msg: Message) -> Body:
+def extract(msg: Message, max_attachments: int = MAX_ATTACHMENTS) -> Body:
     """Flatten *msg* into its text and attachments. Never raises on a damaged part."""
-    walk = _Walk()
+    walk = _Walk(max_attachments=max_attachments)
     _visit(msg, walk, depth=0, own=True, want_text=True, keep_attachments=True)
     return Body(
         text=_join(walk.texts),

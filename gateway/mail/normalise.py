@@ -10,7 +10,7 @@ from email.parser import BytesParser
 
 from gateway.mail import headers
 from gateway.mail.automatic import judge
-from gateway.mail.body import MAX_ATTACHMENTS, MAX_MIME_PARTS, extract
+from gateway.mail.body import DEFAULT_LIMITS, ParseLimits, extract
 from gateway.mail.charset import decode_bytes
 from gateway.mail.dsn import final_recipients
 from gateway.mail.flat import boundary_offsets, text_parts
@@ -32,6 +32,7 @@ def parse(
     envelope_rcpts: tuple[str, ...] = (),
     mail_from: str | None = None,
     code_prefix: str = "HEL",
+    limits: ParseLimits = DEFAULT_LIMITS,
 ) -> InboundMessage:
     """Normalise *raw* mail into an InboundMessage.
 
@@ -40,17 +41,19 @@ def parse(
     plus-address, like To and Cc. Any bytes give a message; nothing here raises.
     """
     raw = bytes(raw)
-    # Bound the parser's work (issue 15, item 10): only the first MAX_MIME_PARTS parts are parsed; the
+    # Bound the parser's work (issue 15, item 10): only the first max_mime_parts parts are parsed; the
     # rest stays in the raw message, which the receipt keeps whole, and is counted as skipped.
-    offsets, total = boundary_offsets(raw, MAX_MIME_PARTS + 1)
-    parsed = raw[: offsets[MAX_MIME_PARTS]] if total > MAX_MIME_PARTS else raw
-    cut = max(0, total - MAX_MIME_PARTS)
+    most = limits.max_mime_parts
+    offsets, total = boundary_offsets(raw, most + 1)
+    parsed = raw[: offsets[most]] if total > most else raw
+    cut = max(0, total - most)
     try:
-        msg = _normalise(_PARSER.parsebytes(parsed), raw, parsed, envelope_rcpts, mail_from, code_prefix)
+        tree = _PARSER.parsebytes(parsed)
+        msg = _normalise(tree, raw, parsed, envelope_rcpts, mail_from, code_prefix, limits)
     except Exception:  # a parser or library bug on hostile bytes: keep the mail, readable as text
-        msg = _unparseable(raw, parsed, mail_from)
+        msg = _unparseable(raw, parsed, mail_from, most)
     msg = _with_skipped(msg, msg.skipped_parts + cut) if cut else msg
-    return _noted(msg)
+    return _noted(msg, limits)
 
 
 def synthetic_message_id(raw: bytes) -> str:
@@ -65,16 +68,17 @@ def _normalise(
     envelope_rcpts: tuple[str, ...],
     mail_from: str | None,
     code_prefix: str,
+    limits: ParseLimits,
 ) -> InboundMessage:
     subject = headers.text(msg, "subject")
     senders = headers.addresses(msg, "from") or headers.addresses(msg, "sender")
     sender = senders[0] if senders else Address((mail_from or "").strip("<>").lower())
     to = tuple(a.email for a in headers.addresses(msg, "to"))
     cc = tuple(a.email for a in headers.addresses(msg, "cc"))
-    body = extract(msg)
+    body = extract(msg, limits.max_attachments)
     text, own_text, skipped = body.text, body.own_text, 0
     if body.too_deep:  # issue 15, item 3: the text nested past MAX_DEPTH, found without recursion
-        flat = text_parts(parsed, MAX_MIME_PARTS)
+        flat = text_parts(parsed, limits.max_mime_parts)
         text = own_text = "\n\n".join(flat.texts)
         skipped = flat.skipped + body.too_deep  # the subtrees past the limit were read flat, not walked
     reply_text = strip_reply(own_text)
@@ -127,7 +131,7 @@ def _tracking_code(recipients: tuple[str, ...], subject: str, prefix: str) -> st
     return find_code(subject, prefix)
 
 
-def _noted(msg: InboundMessage) -> InboundMessage:
+def _noted(msg: InboundMessage, limits: ParseLimits) -> InboundMessage:
     """Say in the text, so in the case and its hand-over, what was not read (issue 15, items 3 and 10)."""
     notes = []
     if msg.skipped_parts:
@@ -138,7 +142,7 @@ def _noted(msg: InboundMessage) -> InboundMessage:
     if msg.attachments_left_out:
         notes.append(
             f"[gateway: {msg.attachments_left_out} liitettä jätettiin pois / attachments left out "
-            f"(enintään {MAX_ATTACHMENTS} / at most {MAX_ATTACHMENTS})]"
+            f"(enintään {limits.max_attachments} / at most {limits.max_attachments})]"
         )
     if not notes:
         return msg
@@ -150,8 +154,8 @@ def _with_skipped(msg: InboundMessage, skipped: int) -> InboundMessage:
     return dataclasses.replace(msg, skipped_parts=skipped)
 
 
-def _unparseable(raw: bytes, parsed: bytes, mail_from: str | None) -> InboundMessage:
-    flat = text_parts(parsed, MAX_MIME_PARTS)
+def _unparseable(raw: bytes, parsed: bytes, mail_from: str | None, most: int) -> InboundMessage:
+    flat = text_parts(parsed, most)
     # MIME the parser gave up on (depth 1,000): its text parts, never its structure (issue 15, item 3).
     is_mime = boundary_offsets(parsed, 1)[1] > 0
     text = "\n\n".join(flat.texts) if is_mime else decode_bytes(raw)
