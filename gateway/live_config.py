@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from gateway.rules import Config, ConfigError, is_city_address, is_role_address, load_config
+from gateway.rules import Config, ConfigError, is_city_address, is_role_address
 from gateway.rules.check import check_examples, check_shadowed
 from gateway.rules.config import Department
 from gateway.rules.problems import has_errors
+from gateway.rules.schema import load_with_problems
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -30,8 +31,11 @@ def read_config(settings: Settings) -> Config:
     ConfigError lists every error as `file:line: message`; warnings (a rule that can never match) are
     logged and do not stop the configuration from being used.
     """
-    config = load_config(*config_paths(settings))
-    problems = check_examples(config) + check_shadowed(config)
+    config, problems = load_with_problems(*config_paths(settings))
+    if config is None or has_errors(problems):
+        raise ConfigError([p for p in problems if p.severity == "error"])
+    # the load's own warnings too (a word that is a common word of another language, issue 15)
+    problems += check_examples(config) + check_shadowed(config)
     if has_errors(problems):
         raise ConfigError([p for p in problems if p.severity == "error"])
     for problem in problems:
