@@ -26,10 +26,10 @@ from sqlalchemy import select, update
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gateway.daemon import build_planner  # noqa: E402
-from gateway.live_config import LiveConfig, read_config  # noqa: E402
-from gateway.notifier.deadline_worker import DeadlineWorker  # noqa: E402
+from gateway.deadlines.worker import DeadlineWorker  # noqa: E402
 from gateway.notifier.templates import Templates  # noqa: E402
+from gateway.rules.live import LiveConfig, read_config  # noqa: E402
+from gateway.runtime.daemon import build_planner  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 from gateway.store import clocks, migrate, tasks  # noqa: E402
 from gateway.store.db import Database, make_engine  # noqa: E402

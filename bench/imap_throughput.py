@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))  # tests.support.dovecot
 from sqlalchemy import func, select  # noqa: E402
 
 from gateway.channels.imap import ImapReader  # noqa: E402
-from gateway.channels.imap_settings import MailboxSettings, Tls  # noqa: E402
+from gateway.settings.mailboxes import MailboxSettings, Tls  # noqa: E402
 from gateway.store import migrate  # noqa: E402
 from gateway.store.db import Database, make_engine  # noqa: E402
 from gateway.store.tables import receipts  # noqa: E402

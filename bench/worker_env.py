@@ -10,9 +10,9 @@ from pathlib import Path
 
 from smtp_throughput import config_dir
 
-from gateway.daemon import Daemon
-from gateway.live_config import LiveConfig, read_config
-from gateway.logs import configure_logging
+from gateway.rules.live import LiveConfig, read_config
+from gateway.runtime.daemon import Daemon
+from gateway.runtime.logs import configure_logging
 from gateway.settings import Settings, load_settings
 from gateway.store import migrate
 from gateway.store.db import Database, make_engine

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.store.tables import receipts
 from tests.support.daemon import RunningDaemon, wait_for
 from tests.support.mail import all_cases, count, events_of, outbox_mail, receipt_mail, settled

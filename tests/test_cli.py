@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from tests.conftest import REPO
 from tests.support.daemon import RunningDaemon, wait_for
 from tests.support.mail import all_cases, make_mail, send

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from gateway import parsers as parsers_module
-from gateway.daemon import Daemon
-from gateway.live_config import LiveConfig, read_config
+from gateway.intake import parsers as parsers_module
 from gateway.mail import parse
 from gateway.model import InboundMessage
 from gateway.notifier.plan import Mail, Planner
+from gateway.rules.live import LiveConfig, read_config
+from gateway.runtime.daemon import Daemon
 from gateway.store import migrate
 from gateway.store import receipts as receipt_store
 from gateway.store.db import Database, make_engine

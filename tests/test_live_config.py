@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from gateway import live_config
-from gateway.live_config import read_config
+from gateway.rules import live as live_config
+from gateway.rules.live import read_config
 from gateway.settings import Settings
 from tests.conftest import REPO
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, select, text
 
+from gateway.intake import receive as receipt_writer
 from gateway.store import outbox as outbox_store
-from gateway.store import receipt_writer
 from gateway.store.tables import outbox, receipts
 from tests.support.daemon import RunningDaemon, wait_for
 from tests.support.mail import all_cases, count, make_mail, send, settled

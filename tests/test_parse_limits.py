@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.errors import SettingsError
 from gateway.settings import load_settings
 from gateway.store.tables import attachments

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from gateway.daemon import Daemon
-from gateway.live_config import LiveConfig, read_config
+from gateway.intake.parsers import ParserPool
 from gateway.mail import parse
 from gateway.model import InboundMessage
-from gateway.parsers import ParserPool
+from gateway.rules.live import LiveConfig, read_config
+from gateway.runtime.daemon import Daemon
 from gateway.store import migrate
 from gateway.store import receipts as receipt_store
 from gateway.store.db import Database, make_engine

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from gateway.cli import main
-from gateway.daemon import Daemon
+from gateway.cli.main import main
 from gateway.errors import SettingsError
 from gateway.notifier.reply_address import reply_address
+from gateway.runtime.daemon import Daemon
 from tests.support.conversation import FIXTURE_CONFIG, mail_to, reply, reply_address_of, text_of
 from tests.support.daemon import RunningDaemon, make_settings, wait_for
 from tests.support.mail import all_cases, events_of, make_mail, send, settled
@@ -149,7 +149,7 @@ def test_gateway_run_refuses_to_start_with_a_weak_secret(
         started.append(args)
         return 0
 
-    monkeypatch.setattr("gateway.daemon.serve", serve)
+    monkeypatch.setattr("gateway.runtime.daemon.serve", serve)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GATEWAY_DATABASE_URL", database.format(tmp=tmp_path))
     monkeypatch.setenv("GATEWAY_REPLY_SECRET", secret)

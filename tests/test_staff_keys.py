@@ -24,7 +24,7 @@ from gateway.notifier.reply_address import (
     verified_code,
 )
 from gateway.settings import Settings, load_settings
-from gateway.signing import check_reply_secret, resolve_reply_secret
+from gateway.settings.reply_secret import check_reply_secret, resolve_reply_secret
 
 GOOD = "a-long-enough-secret-of-the-city-0123456789"
 

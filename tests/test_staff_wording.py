@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from gateway.casework.redact import redact_handler
 from gateway.model import CaseStatus, Decision
-from gateway.notifier.deadline_notices import reminder_values
+from gateway.notifier.deadline_mail import reminder_values
 from gateway.notifier.handover import Handover, forward_values
 from gateway.notifier.templates import Templates
 from gateway.notifier.wording import greeting, opens_with_greeting
-from gateway.redact import redact_handler
 from gateway.store.cases import CaseRow
 from tests.support.conversation import mail_to, reply, reply_address_of, text_of
 from tests.support.daemon import RunningDaemon, wait_for

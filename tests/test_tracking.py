@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gateway.tracking import ALPHABET, code_pattern, find_code, new_code, normalise
+from gateway.model.tracking_code import ALPHABET, code_pattern, find_code, new_code, normalise
 
 
 def test_a_new_code_is_well_formed_and_found_again() -> None:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from gateway.workers import WorkerPool
+from gateway.runtime.workers import WorkerPool
 
 
 def test_the_parent_releases_a_dead_workers_leases_when_it_restarts_it(

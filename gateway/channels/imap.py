@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 from imapclient import IMAPClient
 
-from gateway.channels.imap_settings import MailboxSettings, Tls
+from gateway.settings.mailboxes import MailboxSettings, Tls
 from gateway.store import mailboxes
 from gateway.store.db import Database
 from gateway.store.receipts import NewReceipt, insert_receipts

@@ -15,7 +15,7 @@ from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 from gateway.channels.smtp_data import DataReader
 from gateway.channels.smtp_limits import ConnectionCount, DataBudget, SmtpLimits
 from gateway.errors import StorageError
-from gateway.store.receipt_writer import ReceiptWriter
+from gateway.intake.receive import ReceiptWriter
 from gateway.store.receipts import NewReceipt
 
 log = structlog.get_logger(__name__)

@@ -17,7 +17,7 @@ from gateway.mail.flat import boundary_offsets, text_parts
 from gateway.mail.language import detect_language
 from gateway.mail.reply import strip_reply
 from gateway.model import Address, AutoReplySignal, InboundMessage
-from gateway.tracking import find_code
+from gateway.model.tracking_code import find_code
 
 LOOP_HEADER = "X-Gateway-Loop"
 

@@ -54,11 +54,13 @@ class Mail:
     mail_from: str = ""
 
 
-ROLE_ADDRESS_RULE = "role-address"  # the routing of mail to postmaster@, abuse@ (gateway.daemon.make_router)
+ROLE_ADDRESS_RULE = (
+    "role-address"  # the routing of mail to postmaster@, abuse@ (gateway.runtime.daemon.make_router)
+)
 
 
 class Directory(Protocol):
-    """What the planner needs to know of the configuration in force (gateway.live_config.LiveConfig)."""
+    """What the planner needs to know of the configuration in force (gateway.rules.live.LiveConfig)."""
 
     @property
     def timezone(self) -> ZoneInfo: ...

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 
-from gateway.tracking import normalise
+from gateway.model.tracking_code import normalise
 
 TOKEN_LENGTH = 16  # 80 bits of HMAC-SHA256: not guessable, short enough for a mail program's address field
 REPLY_TOKEN_LABEL = "reply-token"

@@ -1,5 +1,14 @@
 """Routing rules and department configuration: loading with line-numbered errors, the engine, work time."""
 
+from gateway.deadlines.timewindow import TimeWindow, parse_window
+from gateway.deadlines.worktime import (
+    Duration,
+    HolidayCalendar,
+    WorkCalendar,
+    add_working_time,
+    parse_duration,
+    working_time_between,
+)
 from gateway.rules.areas import Area
 from gateway.rules.case import CaseFields
 from gateway.rules.check import check_config
@@ -16,15 +25,6 @@ from gateway.rules.config import (
 from gateway.rules.engine import route, route_to
 from gateway.rules.problems import ConfigError, Problem
 from gateway.rules.schema import load_config
-from gateway.rules.timewindow import TimeWindow, parse_window
-from gateway.rules.worktime import (
-    Duration,
-    HolidayCalendar,
-    WorkCalendar,
-    add_working_time,
-    parse_duration,
-    working_time_between,
-)
 
 __all__ = [
     "Area",

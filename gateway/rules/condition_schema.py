@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.deadlines.timewindow import parse_window
 from gateway.model import Channel
 from gateway.rules.areas import Area
 from gateway.rules.conditions import (
@@ -24,7 +25,6 @@ from gateway.rules.conditions import (
     base_address,
 )
 from gateway.rules.reader import Reader, suggest
-from gateway.rules.timewindow import parse_window
 from gateway.rules.wordcheck import common_word_warning
 from gateway.rules.yamlload import YList, YMap
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from gateway.deadlines.timewindow import TimeWindow, describe_instant, minute_of_week
 from gateway.rules.areas import Area
 from gateway.rules.case import CaseFields
-from gateway.rules.timewindow import TimeWindow, describe_instant, minute_of_week
 
 Reasons = tuple[str, ...]
 _WORD = re.compile(r"\w+")  # \w is Unicode: ä, ö, å (and é, ü ...) are letters, not breaks

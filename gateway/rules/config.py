@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from gateway.deadlines.timewindow import TimeWindow
+from gateway.deadlines.worktime import Duration, WorkCalendar
 from gateway.rules.areas import Area
 from gateway.rules.case import CaseFields
 from gateway.rules.conditions import Condition, WordIndex, base_address
 from gateway.rules.deadlines import DEFAULT_POLICY, DeadlinePolicy
-from gateway.rules.timewindow import TimeWindow
-from gateway.rules.worktime import Duration, WorkCalendar
 
 Kind = Literal["city", "contractor", "agency"]
 KINDS: tuple[Kind, ...] = ("city", "contractor", "agency")

@@ -6,8 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.deadlines.worktime import Duration, parse_duration
 from gateway.rules.reader import Reader
-from gateway.rules.worktime import Duration, parse_duration
 from gateway.rules.yamlload import YList, YMap
 
 KEYS = ("remind_before", "interim_at", "interim_every", "alarm_every")

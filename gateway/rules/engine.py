@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from gateway.deadlines.worktime import add_working_time
 from gateway.model import Decision
 from gateway.rules.case import CaseFields
 from gateway.rules.conditions import Facts
 from gateway.rules.config import Config, Department, Rule
-from gateway.rules.worktime import add_working_time
 
 
 def route(config: Config, case: CaseFields, now: datetime) -> Decision:

@@ -9,6 +9,14 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gateway.deadlines.timewindow import TimeWindow, parse_window, union
+from gateway.deadlines.worktime import (
+    DEFAULT_OFFICE_HOURS,
+    Duration,
+    HolidayCalendar,
+    WorkCalendar,
+    parse_duration,
+)
 from gateway.mail.language import detect_language
 from gateway.rules.areas import Area, load_areas
 from gateway.rules.case import CaseFields
@@ -18,14 +26,6 @@ from gateway.rules.config import KINDS, PRIORITIES, Config, Department, DutyEntr
 from gateway.rules.deadlines import DEFAULT_POLICY, DeadlinePolicy, load_policy
 from gateway.rules.problems import ConfigError, Problem, has_errors
 from gateway.rules.reader import Reader, suggest
-from gateway.rules.timewindow import TimeWindow, parse_window, union
-from gateway.rules.worktime import (
-    DEFAULT_OFFICE_HOURS,
-    Duration,
-    HolidayCalendar,
-    WorkCalendar,
-    parse_duration,
-)
 from gateway.rules.yamlload import YList, YMap, load_yaml
 
 DEPARTMENTS_KEYS = (

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select, text
 
 from gateway.channels.imap import ImapReader
-from gateway.channels.imap_settings import MailboxSettings, Tls, parse_mailboxes
 from gateway.errors import SettingsError
+from gateway.settings.mailboxes import MailboxSettings, Tls, parse_mailboxes
 from gateway.store.db import Database
 from gateway.store.tables import mailboxes, receipt_bodies, receipts
 from tests.support.daemon import Clock, wait_for

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from gateway.cli import main
+from gateway.cli.main import main
+from gateway.deadlines.clock import add_office_time, before, repeat_key, resumed_due, wanted_tasks
+from gateway.deadlines.plan import set_status
 from gateway.model import CaseStatus
-from gateway.notifier.deadline_clock import add_office_time, before, repeat_key, resumed_due, wanted_tasks
-from gateway.notifier.deadlines import set_status
 from gateway.notifier.reply_address import reply_address
 from gateway.rules import ConfigError, HolidayCalendar, WorkCalendar, load_config, parse_duration
 from gateway.rules import working_time_between as wtb

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.notifier.transports import MaildirTransport, TemporaryFailure
+from gateway.delivery.transports import MaildirTransport, TemporaryFailure
 from gateway.store.outbox import Claimed
 
 

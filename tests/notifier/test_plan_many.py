@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, select
 
-from gateway.daemon import Daemon
-from gateway.live_config import LiveConfig, read_config
+from gateway.deadlines import worker as deadline_worker
+from gateway.deadlines.plan import plan_deadlines, plan_deadlines_many
 from gateway.model import CaseStatus
-from gateway.notifier import deadline_worker
-from gateway.notifier.deadlines import plan_deadlines, plan_deadlines_many
 from gateway.rules import Config, load_config
+from gateway.rules.live import LiveConfig, read_config
+from gateway.runtime.daemon import Daemon
 from gateway.store import cases as case_store
 from gateway.store.db import Database
 from gateway.store.tables import case_clocks, scheduled_tasks

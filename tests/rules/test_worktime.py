@@ -114,7 +114,7 @@ def test_office_hours_of_department() -> None:
 def test_days_of_different_length_keep_the_fraction() -> None:
     # Friday is a short day: halfway through Thursday (12:00) + 1 working day = halfway through Friday.
     hours = [parse_window("mon-thu 08:00-16:00"), parse_window("fri 08:00-12:00")]
-    from gateway.rules.timewindow import union
+    from gateway.deadlines.timewindow import union
 
     cal = WorkCalendar(HKI, union(hours))
     assert add_working_time(hki(2025, 1, 16, 12), "1 working day", cal) == hki(2025, 1, 17, 10)

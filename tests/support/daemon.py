@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from gateway.daemon import Daemon
-from gateway.live_config import LiveConfig, read_config
+from gateway.rules.live import LiveConfig, read_config
+from gateway.runtime.daemon import Daemon
 from gateway.settings import Settings
 from gateway.store import migrate
 from gateway.store.db import Database, make_engine

@@ -8,12 +8,12 @@ from datetime import datetime
 import structlog
 from sqlalchemy import Connection
 
-from gateway.casework import UnknownDepartment, reroute_case
-from gateway.live_config import LiveConfig
+from gateway.casework.redact import redact_handler
+from gateway.casework.reroute import UnknownDepartment, reroute_case
+from gateway.deadlines.plan import plan_deadlines
 from gateway.model import CaseStatus, EventKind, InboundMessage, MessageKind
-from gateway.notifier.deadlines import plan_deadlines
 from gateway.notifier.plan import Planner
-from gateway.redact import redact_handler
+from gateway.rules.live import LiveConfig
 from gateway.store import cases as case_store
 from gateway.store.cases import CaseRow
 

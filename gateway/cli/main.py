@@ -12,7 +12,7 @@ from typing import Literal
 
 from gateway.errors import SettingsError
 from gateway.settings import Settings, load_settings
-from gateway.signing import resolve_reply_secret
+from gateway.settings.reply_secret import resolve_reply_secret
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
 
@@ -68,10 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     down = db_sub.add_parser("downgrade", help="revert migrations")
     down.add_argument("revision")
 
-    from gateway.cli_cases import add_parsers  # issue 5: `cases --overdue`, `case status`
+    from gateway.cli.cases import add_parsers  # issue 5: `cases --overdue`, `case status`
 
     add_parsers(sub, case_sub)
-    from gateway.cli_receipts import add_parser as add_receipts_parser  # issue 15
+    from gateway.cli.receipts import add_parser as add_receipts_parser  # issue 15
 
     add_receipts_parser(sub)
     return p
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"gateway: settings: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    from gateway.logs import configure_logging
+    from gateway.runtime.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     handler = {
@@ -123,8 +123,8 @@ def _print_json(value: object) -> None:
 
 def _load_live(settings: Settings) -> object:
     """The validated configuration, or None after printing every problem."""
-    from gateway.live_config import read_config
     from gateway.rules import ConfigError
+    from gateway.rules.live import read_config
 
     try:
         return read_config(settings)
@@ -135,9 +135,9 @@ def _load_live(settings: Settings) -> object:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.daemon import ALL_LOOPS, serve
-    from gateway.live_config import LiveConfig
     from gateway.rules import Config
+    from gateway.rules.live import LiveConfig
+    from gateway.runtime.daemon import ALL_LOOPS, serve
 
     config = _load_live(settings)
     if not isinstance(config, Config):
@@ -153,8 +153,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _check_config(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.live_config import config_paths
     from gateway.rules import check_config
+    from gateway.rules.live import config_paths
     from gateway.rules.problems import has_errors
 
     problems = list(check_config(*config_paths(settings)))
@@ -175,16 +175,16 @@ def _parse(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _route(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.cli_route import route_command
+    from gateway.cli.route import route_command
 
     return route_command(settings, args)
 
 
 def _case(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.cli_case import case_command
+    from gateway.cli.case import case_command
 
     if args.case_command == "status":
-        from gateway.cli_cases import status_command
+        from gateway.cli.cases import status_command
 
         return status_command(settings, args)
 
@@ -192,7 +192,7 @@ def _case(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cases(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.cli_cases import cases_command
+    from gateway.cli.cases import cases_command
 
     return cases_command(settings, args)
 
@@ -220,7 +220,7 @@ def _reprocess(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _receipts(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.cli_receipts import receipts_command
+    from gateway.cli.receipts import receipts_command
 
     return receipts_command(settings, args)
 

@@ -14,33 +14,33 @@ from typing import Literal
 import structlog
 from sqlalchemy import Connection
 
+from gateway.casework.answers import StaffDesk
 from gateway.channels.imap import ImapReader
 from gateway.channels.smtp import SmtpHandler, SmtpServer
 from gateway.channels.smtp_limits import SmtpLimits
-from gateway.classify import Classifier
 from gateway.clock import app_clock
+from gateway.deadlines.worker import DeadlineWorker
+from gateway.delivery.transports import MaildirTransport, SmtpRelayTransport, Transport
+from gateway.delivery.webhook import WebhookTransport
+from gateway.delivery.worker import OutboxWorker
 from gateway.errors import StorageError
-from gateway.intake import Intake, Router
-from gateway.live_config import LiveConfig, config_stamp
+from gateway.intake.classify import Classifier
+from gateway.intake.parsers import ParserPool
+from gateway.intake.pipeline import Intake, Router
+from gateway.intake.receive import ReceiptWriter
 from gateway.model import Decision, InboundMessage
 from gateway.notifier.compose import Identity
-from gateway.notifier.deadline_worker import DeadlineWorker
-from gateway.notifier.outbox_worker import OutboxWorker
 from gateway.notifier.plan import ROLE_ADDRESS_RULE, Planner
 from gateway.notifier.templates import Templates
-from gateway.notifier.transports import MaildirTransport, SmtpRelayTransport, Transport
-from gateway.notifier.webhook import WebhookTransport
-from gateway.parsers import ParserPool
 from gateway.rules import CaseFields, route, route_to
+from gateway.rules.live import LiveConfig, config_stamp
+from gateway.runtime.workers import WorkerPool, lifeline
 from gateway.settings import Settings
-from gateway.signing import check_reply_secret
-from gateway.staff import StaffDesk
+from gateway.settings.reply_secret import check_reply_secret
 from gateway.store import migrate, outbox
 from gateway.store.cases import CaseRow
 from gateway.store.db import Database, make_engine
 from gateway.store.leases import process_owner, release_dead_owners
-from gateway.store.receipt_writer import ReceiptWriter
-from gateway.workers import WorkerPool, lifeline
 
 log = structlog.get_logger(__name__)
 

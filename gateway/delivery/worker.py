@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from gateway.notifier.transports import (
+from gateway.delivery.transports import (
     BatchTransport,
     DeliveryError,
     PermanentFailure,

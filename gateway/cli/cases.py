@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from gateway.model import CaseStatus, EventKind
-from gateway.notifier.deadline_notices import span
+from gateway.model.tracking_code import normalise
+from gateway.notifier.deadline_mail import span
 from gateway.settings import Settings
 from gateway.store import cases as case_store
 from gateway.store.db import Database, make_engine
 from gateway.store.tables import cases
-from gateway.tracking import normalise
 
 OPEN_STATUSES = (str(CaseStatus.NEW), str(CaseStatus.ROUTED))
 
@@ -77,9 +77,9 @@ def cases_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def status_command(settings: Settings, args: argparse.Namespace) -> int:
     """Set the status, record who and why, and plan the case's deadlines (a pause moves the due time)."""
-    from gateway.live_config import read_config
-    from gateway.notifier.deadlines import set_status
+    from gateway.deadlines.plan import set_status
     from gateway.rules import ConfigError
+    from gateway.rules.live import read_config
 
     code = normalise(args.code, settings.code_prefix)
     if code is None:

@@ -14,12 +14,12 @@ from sqlalchemy import Connection
 
 from gateway.mail.authres import authenticated
 from gateway.model import AutoReplySignal, InboundMessage, MessageKind
+from gateway.model.tracking_code import find_code
 from gateway.notifier.bounce_address import signed_bounce
 from gateway.notifier.reply_address import reply_parts, token_matches
 from gateway.store import cases as case_store
 from gateway.store import outbox
 from gateway.store.cases import CaseRow
-from gateway.tracking import find_code
 
 log = structlog.get_logger(__name__)
 

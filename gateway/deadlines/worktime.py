@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-from gateway.rules.timewindow import TimeWindow, parse_window
+from gateway.deadlines.timewindow import TimeWindow, parse_window
 
 Unit = Literal["minutes", "hours", "days", "weeks", "working_hours", "working_days"]
 

@@ -24,8 +24,8 @@ from datetime import datetime
 import structlog
 from sqlalchemy import Connection
 
+from gateway.deadlines.clock import resumed_due, wanted_tasks
 from gateway.model import CaseStatus
-from gateway.notifier.deadline_clock import resumed_due, wanted_tasks
 from gateway.rules import Config, WorkCalendar, add_working_time
 from gateway.store import cases as case_store
 from gateway.store import clocks, tasks

@@ -7,11 +7,11 @@ import json
 import sys
 from typing import Any
 
+from gateway.model.tracking_code import normalise
 from gateway.settings import Settings
 from gateway.store import cases as case_store
 from gateway.store.cases import CaseRow, EventRow
 from gateway.store.db import Database, make_engine
-from gateway.tracking import normalise
 
 
 def case_json(case: CaseRow, events: list[EventRow], files: list[tuple[str, str, int]]) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def case_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def _case_command(settings: Settings, args: argparse.Namespace, db: Database, code: str) -> int:
     if args.case_command == "reroute":
-        from gateway.casework import reroute_command
+        from gateway.casework.reroute import reroute_command
 
         return reroute_command(settings, db, code, args.department, args.by, args.why)
     with db.read() as conn:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import httpx
 
+from gateway.delivery.transports import PermanentFailure, TemporaryFailure
 from gateway.notifier.handover import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
@@ -14,7 +15,6 @@ from gateway.notifier.handover import (
     idempotency_key,
     signature,
 )
-from gateway.notifier.transports import PermanentFailure, TemporaryFailure
 from gateway.store.outbox import Claimed
 
 RETRYABLE = {408, 425, 429}

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from gateway.channels.imap_settings import MailboxSettings, parse_mailboxes
 from gateway.errors import SettingsError
 from gateway.mail.body import ParseLimits
+from gateway.settings.mailboxes import MailboxSettings, parse_mailboxes
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,12 @@ import structlog
 from sqlalchemy import Connection
 
 from gateway.clock import app_clock
+from gateway.deadlines.plan import plan_deadlines
 from gateway.errors import SenderFault
-from gateway.live_config import LiveConfig
 from gateway.model import CaseStatus, Decision, EventKind
-from gateway.notifier.deadlines import plan_deadlines
 from gateway.notifier.plan import Planner
 from gateway.rules import Config, route_to
+from gateway.rules.live import LiveConfig
 from gateway.settings import Settings
 from gateway.store import cases as case_store
 from gateway.store.cases import CaseRow
@@ -121,9 +121,9 @@ def reroute_command(
     settings: Settings, db: Database, code: str, department: str, actor: str, why: str
 ) -> int:
     """`gateway case reroute CODE DEPARTMENT`: the daemon's outbox worker sends the new hand-over."""
-    from gateway.daemon import build_planner
-    from gateway.live_config import read_config
     from gateway.rules import ConfigError
+    from gateway.rules.live import read_config
+    from gateway.runtime.daemon import build_planner
 
     try:
         live = LiveConfig(settings, read_config(settings))

@@ -18,11 +18,11 @@ from typing import Protocol
 import structlog
 from sqlalchemy import Connection
 
+from gateway.deadlines.clock import next_repeat, repeat_key
+from gateway.deadlines.plan import OPEN, calendar_of, plan_deadlines, plan_deadlines_many
 from gateway.model import Address
-from gateway.notifier import deadline_notices as notices
+from gateway.notifier import deadline_mail as notices
 from gateway.notifier.compose import compose, message_id_for
-from gateway.notifier.deadline_clock import next_repeat, repeat_key
-from gateway.notifier.deadlines import OPEN, calendar_of, plan_deadlines, plan_deadlines_many
 from gateway.notifier.plan import Planner
 from gateway.notifier.templates import Templates
 from gateway.rules import Config, add_working_time
@@ -39,7 +39,7 @@ SWEEP_CHUNK = 8
 
 
 class Directory(Protocol):
-    """What the worker reads of the configuration in force (gateway.live_config.LiveConfig)."""
+    """What the worker reads of the configuration in force (gateway.rules.live.LiveConfig)."""
 
     @property
     def current(self) -> Config: ...

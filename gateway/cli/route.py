@@ -8,11 +8,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.live_config import read_config
 from gateway.mail import detect_language, parse
 from gateway.mail.automatic import receipt_withheld
 from gateway.model import Decision, InboundMessage
 from gateway.rules import CaseFields, ConfigError, route
+from gateway.rules.live import read_config
 from gateway.settings import Settings
 
 

@@ -14,24 +14,24 @@ import structlog
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from gateway.casework import decision_columns, decision_json
-from gateway.classify import Classifier
+from gateway.casework.answers import StaffDesk
+from gateway.casework.reroute import decision_columns, decision_json
+from gateway.deadlines.plan import plan_deadlines
+from gateway.intake.classify import Classifier
+from gateway.intake.parsers import ParsedStream, ParserPool
 from gateway.mail.automatic import receipt_withheld
 from gateway.model import CaseStatus, Decision, EventKind, InboundMessage, MessageKind
+from gateway.model.tracking_code import new_code
 from gateway.notifier.bounce_address import signed_bounce
 from gateway.notifier.compose import is_our_loop_marker
-from gateway.notifier.deadlines import plan_deadlines
 from gateway.notifier.plan import HANDOVER_KINDS, Planner
-from gateway.parsers import ParsedStream, ParserPool
 from gateway.rules import Config
-from gateway.staff import StaffDesk
 from gateway.store import cases as case_store
 from gateway.store import outbox
 from gateway.store import receipts as receipt_store
 from gateway.store.cases import CaseRow, NewEvent
 from gateway.store.db import Database
 from gateway.store.receipts import Receipt
-from gateway.tracking import new_code
 
 log = structlog.get_logger(__name__)
 
