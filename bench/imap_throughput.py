@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))  # tests.support.dovecot
 from sqlalchemy import func, select  # noqa: E402
 
 from gateway.channels.imap import ImapReader  # noqa: E402
+from gateway.intake.mailbox_desk import MailboxDesk  # noqa: E402
 from gateway.settings.mailboxes import MailboxSettings, Tls  # noqa: E402
 from gateway.store import migrate  # noqa: E402
 from gateway.store.db import Database, make_engine  # noqa: E402
@@ -101,7 +102,7 @@ def run(n: int, kind: str, batch: int, idle_feed: bool) -> dict[str, object]:
             name="bench", host="127.0.0.1", user=server.user, password=PASSWORD, port=server.port,
             tls=Tls.NONE, address="palaute@hel.example", batch=batch, timeout=30.0,
         )  # fmt: skip
-        reader = ImapReader(box, db, lambda: datetime.now(UTC), "bench")
+        reader = ImapReader(box, MailboxDesk(db, lambda: datetime.now(UTC)), "bench")
         loop_ready = threading.Event()
         state: dict[str, object] = {}
 

@@ -33,5 +33,15 @@ class StorageError(SystemFault):
     """The database refused or could not be reached."""
 
 
+class LeaseLost(StorageError):
+    """Another process took over what this one had claimed (a receipt, a task, a mailbox) after its lease
+    ran out: this process's work on it is rolled back, and the other finishes it."""
+
+
+class Conflict(StorageError):
+    """A write met another one: the same Message-ID stored twice, a tracking code drawn twice. Retrying
+    after a while settles it."""
+
+
 class SettingsError(GatewayError):
     """A settings file or environment variable could not be read."""

@@ -16,14 +16,13 @@ from sqlalchemy import event, select
 
 from gateway.intake import parsers as parsers_module
 from gateway.mail import parse
-from gateway.model import InboundMessage
+from gateway.model import InboundMessage, NewReceipt
 from gateway.notifier.plan import Mail, Planner
 from gateway.rules.live import LiveConfig, read_config
 from gateway.runtime.daemon import Daemon
 from gateway.store import migrate
 from gateway.store import receipts as receipt_store
 from gateway.store.db import Database, make_engine
-from gateway.store.receipts import NewReceipt
 from gateway.store.tables import cases, outbox, outbox_bodies, receipts
 from tests.support.daemon import RunningDaemon, make_settings, wait_for
 from tests.support.mail import all_cases, count, events_of, make_mail, receipt_mail, send, settled

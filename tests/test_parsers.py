@@ -14,13 +14,13 @@ import pytest
 
 from gateway.intake.parsers import ParserPool
 from gateway.mail import parse
-from gateway.model import InboundMessage
+from gateway.model import InboundMessage, NewReceipt
 from gateway.rules.live import LiveConfig, read_config
 from gateway.runtime.daemon import Daemon
 from gateway.store import migrate
 from gateway.store import receipts as receipt_store
 from gateway.store.db import Database, make_engine
-from gateway.store.receipts import NewReceipt, Receipt
+from gateway.store.receipts import Receipt
 from gateway.store.tables import cases, receipts
 from tests.support.daemon import make_settings
 from tests.support.mail import count, make_mail

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from typing import Any
@@ -18,10 +16,11 @@ from typing import Any
 import structlog
 from imapclient import IMAPClient
 
+from gateway.errors import LeaseLost
+from gateway.intake.ports import MailboxPort
+from gateway.model import Channel, NewReceipt
+from gateway.model.receipt import MailboxState
 from gateway.settings.mailboxes import MailboxSettings, Tls
-from gateway.store import mailboxes
-from gateway.store.db import Database
-from gateway.store.receipts import NewReceipt, insert_receipts
 
 log = structlog.get_logger(__name__)
 
@@ -45,35 +44,23 @@ class ImapReader:
     def __init__(
         self,
         mailbox: MailboxSettings,
-        db: Database,
-        clock: Callable[[], datetime],
+        desk: MailboxPort,
         owner: str,
-        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.mailbox = mailbox
-        self._db = db
-        self._clock = clock
+        self._desk = desk
         self._owner = owner
-        self._on_commit = on_commit
         self._stop = threading.Event()
         self._client: Any = None
         self._renew_at = 0.0
         self._healthy = False
-        self._notify: Callable[[], None] = lambda: None
         self.committed = 0  # receipts this reader committed, for tests and the benchmark
         self.reading = threading.Event()  # set while this reader holds the lease and is connected
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Read until *stopping* is set; *on_commit* is called in the event loop after each commit."""
+        """Read until *stopping* is set."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        if self._on_commit is not None:
-            on_commit = self._on_commit
-
-            def notify() -> None:
-                loop.call_soon_threadsafe(on_commit)
-
-            self._notify = notify
 
         def main() -> None:
             try:
@@ -113,27 +100,25 @@ class ImapReader:
                 error = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 log.error("IMAP reader failed; retrying", mailbox=m.name, error=error, retry_in=backoff)
                 with contextlib.suppress(Exception):
-                    mailboxes.record_error(self._db, m.name, error, self._clock())
+                    self._desk.record_error(m.name, error)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, m.backoff_max)
             finally:
                 self.reading.clear()
                 self._disconnect()
         with contextlib.suppress(Exception):
-            mailboxes.release(self._db, m.name, self._owner, self._clock())
+            self._desk.release(m.name, self._owner)
         log.info("IMAP reader stopped", mailbox=m.name)
 
-    def _renew(self) -> mailboxes.MailboxState | None:
+    def _renew(self) -> MailboxState | None:
         lease = self.mailbox.lease_seconds
-        state = mailboxes.take_lease(
-            self._db, self.mailbox.name, self._owner, self._clock(), timedelta(seconds=lease)
-        )
+        state = self._desk.take_lease(self.mailbox.name, self._owner, timedelta(seconds=lease))
         self._renew_at = time.monotonic() + lease / 3
         return state
 
     def _renew_if_due(self) -> None:
         if time.monotonic() >= self._renew_at and self._renew() is None:
-            raise mailboxes.LeaseLost(f"mailbox {self.mailbox.name}: lease lost to another node")
+            raise LeaseLost(f"mailbox {self.mailbox.name}: lease lost to another node")
 
     def _session(self) -> None:
         """One connection: select, catch up, then wait for news (IDLE or polling) until stopped."""
@@ -205,22 +190,10 @@ class ImapReader:
 
     def _commit(self, uidvalidity: int, raws: list[bytes], last_uid: int) -> None:
         m = self.mailbox
-        now = self._clock()
-        with self._db.write() as conn:
-            mailboxes.record_progress(conn, m.name, self._owner, uidvalidity, last_uid, now)
-            seen = mailboxes.stored_hashes(conn, m.peer, raws)
-            fresh: list[NewReceipt] = []
-            for raw in raws:
-                digest = hashlib.sha256(raw).hexdigest()
-                if digest not in seen:
-                    seen.add(digest)
-                    fresh.append(receipt_of(raw, m))
-            if fresh:
-                insert_receipts(conn, fresh, now)
-        self.committed += len(fresh)
-        log.debug("IMAP receipts stored", mailbox=m.name, count=len(fresh), skipped=len(raws) - len(fresh))
-        if fresh:
-            self._notify()
+        items = [receipt_of(raw, m) for raw in raws]
+        stored = self._desk.receive_batch(m.name, self._owner, uidvalidity, last_uid, items)
+        self.committed += stored
+        log.debug("IMAP receipts stored", mailbox=m.name, count=stored, skipped=len(raws) - stored)
 
     def _move(self, client: Any, uids: list[int]) -> None:
         target = self.mailbox.processed_folder
@@ -304,4 +277,6 @@ def receipt_of(raw: bytes, mailbox: MailboxSettings) -> NewReceipt:
             rcpts.append(address)
     if not rcpts and mailbox.address:
         rcpts.append(mailbox.address)
-    return NewReceipt(channel="imap", raw=raw, mail_from=mail_from, rcpt_tos=tuple(rcpts), peer=mailbox.peer)
+    return NewReceipt(
+        channel=Channel.IMAP, raw=raw, mail_from=mail_from, rcpt_tos=tuple(rcpts), peer=mailbox.peer
+    )

@@ -15,8 +15,8 @@ from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 from gateway.channels.smtp_data import DataReader
 from gateway.channels.smtp_limits import ConnectionCount, DataBudget, SmtpLimits
 from gateway.errors import StorageError
-from gateway.intake.receive import ReceiptWriter
-from gateway.store.receipts import NewReceipt
+from gateway.intake.ports import Receiver
+from gateway.model import Channel, NewReceipt
 
 log = structlog.get_logger(__name__)
 
@@ -140,8 +140,8 @@ class GatewaySMTP(SMTP):
 class SmtpHandler:
     """The aiosmtpd hooks: cheap checks at RCPT, the durable commit at DATA, one funnel for exceptions."""
 
-    def __init__(self, writer: ReceiptWriter, is_city_address: Callable[[str], bool]) -> None:
-        self._writer = writer
+    def __init__(self, receiver: Receiver, is_city_address: Callable[[str], bool]) -> None:
+        self._receiver = receiver
         self._is_city_address = is_city_address
         self.in_flight = 0
         self.idle = asyncio.Event()
@@ -166,9 +166,9 @@ class SmtpHandler:
         self.in_flight += 1
         self.idle.clear()
         try:
-            receipt_id = await self._writer.store(
+            receipt_id = await self._receiver.receive(
                 NewReceipt(
-                    channel="smtp",
+                    channel=Channel.SMTP,
                     raw=bytes(raw),
                     mail_from=reverse_path(envelope.mail_from),
                     rcpt_tos=tuple(a.lower() for a in envelope.rcpt_tos),

@@ -1,4 +1,6 @@
-"""Group commit of receipts: every channel awaits its own row, one writer commits all that are waiting."""
+"""The receipt port's writer (`gateway.intake.ports.Receiver`) for the channels in the event loop. Group
+commit: every channel awaits its own row,
+one writer commits all that are waiting in one durable transaction (decisions 0009-0016)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from datetime import datetime
 import structlog
 
 from gateway.errors import StorageError
+from gateway.model.receipt import NewReceipt, ReceiptId
 from gateway.store.db import Database
-from gateway.store.receipts import NewReceipt, insert_receipts
+from gateway.store.receipts import insert_receipts
 
 log = structlog.get_logger(__name__)
 
@@ -30,9 +33,10 @@ class ReceiptWriter:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[tuple[NewReceipt, asyncio.Future[int]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.committed = asyncio.Event()  # set after each commit: wakes the intake worker
 
-    async def store(self, item: NewReceipt) -> int:
+    async def receive(self, item: NewReceipt) -> ReceiptId:
         """Return the id of *item*'s receipt once it is committed."""
         if self._task is None or self._task.done():
             raise StorageError("receipt writer is not running")
@@ -41,7 +45,14 @@ class ReceiptWriter:
         return await asyncio.shield(future)  # a dropped client must not cancel a commit in hand
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="receipt-writer")
+
+    def committed_elsewhere(self) -> None:
+        """Another thread committed receipts (an IMAP reader): wake intake, from any thread."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.committed.set)
 
     async def stop(self) -> None:
         """Commit what is queued, then stop."""

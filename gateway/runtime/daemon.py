@@ -25,6 +25,7 @@ from gateway.delivery.webhook import WebhookTransport
 from gateway.delivery.worker import OutboxWorker
 from gateway.errors import StorageError
 from gateway.intake.classify import Classifier
+from gateway.intake.mailbox_desk import MailboxDesk
 from gateway.intake.parsers import ParserPool
 from gateway.intake.pipeline import Intake, Router
 from gateway.intake.receive import ReceiptWriter
@@ -212,7 +213,7 @@ class Daemon:
         )
         # Readers commit receipts themselves and wake intake; one thread and connection per mailbox.
         self.imap = [
-            ImapReader(m, db, clock, self.owner, on_commit=self.writer.committed.set)
+            ImapReader(m, MailboxDesk(db, clock, self.writer.committed_elsewhere), self.owner)
             for m in settings.mailboxes
         ]
         self._imap_done = asyncio.Event()

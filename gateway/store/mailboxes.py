@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.errors import StorageError
+from gateway.errors import LeaseLost
+from gateway.model.receipt import MailboxState
 from gateway.store.db import Database
 from gateway.store.tables import mailboxes, receipts
-
-
-class LeaseLost(StorageError):
-    """Another node holds the mailbox now; what this node read must not be committed."""
-
-
-@dataclass(frozen=True, slots=True)
-class MailboxState:
-    uidvalidity: int | None
-    last_uid: int
 
 
 def take_lease(db: Database, name: str, owner: str, now: datetime, lease: timedelta) -> MailboxState | None:

@@ -8,18 +8,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
+from gateway.model.receipt import NewReceipt
 from gateway.store.db import Database
 from gateway.store.leases import lease_rows
 from gateway.store.tables import receipt_bodies, receipts
-
-
-@dataclass(frozen=True, slots=True)
-class NewReceipt:
-    channel: str
-    raw: bytes
-    mail_from: str | None
-    rcpt_tos: tuple[str, ...]
-    peer: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 
 from gateway.channels.imap import ImapReader
 from gateway.errors import SettingsError
+from gateway.intake.mailbox_desk import MailboxDesk
 from gateway.settings.mailboxes import MailboxSettings, Tls, parse_mailboxes
 from gateway.store.db import Database
 from gateway.store.tables import mailboxes, receipt_bodies, receipts
@@ -92,7 +93,7 @@ def start_reader(db: Database) -> Iterator[Any]:
 
     def start(mailbox: MailboxSettings, owner: str = "node-a") -> Running:
         holder: list[Running] = []
-        reader = ImapReader(mailbox, db, Clock(), owner, on_commit=lambda: _bump(holder))
+        reader = ImapReader(mailbox, MailboxDesk(db, Clock(), lambda: _bump(holder)), owner)
         running = Running(reader)
         holder.append(running)
         started.append(running)

@@ -160,7 +160,7 @@ def test_internal_error_answers_451_without_a_traceback(
     async def broken(item: object) -> int:
         raise RuntimeError("a bug with a secret inside")
 
-    monkeypatch.setattr(gateway.daemon.writer, "store", broken)
+    monkeypatch.setattr(gateway.daemon.writer, "receive", broken)
     with pytest.raises(smtplib.SMTPDataError) as err:
         send(gateway.port, make_mail())
     assert err.value.smtp_code == 451

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from gateway.model import NewReceipt
 from gateway.store import mailboxes, outbox, receipts, tasks
 from gateway.store.db import Database
 from gateway.store.leases import is_dead, parse_owner, process_owner, release_dead_owners, start_time
 from gateway.store.outbox import OutboundItem
-from gateway.store.receipts import NewReceipt
 from gateway.store.tables import cases
 from gateway.store.tasks import NewTask
 
