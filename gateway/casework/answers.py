@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import structlog
 from sqlalchemy import Connection
 
+from gateway.casework.commands import reroute_command
 from gateway.casework.redact import redact_handler
 from gateway.casework.reroute import UnknownDepartment, reroute_case
 from gateway.deadlines.plan import plan_deadlines
@@ -18,21 +18,6 @@ from gateway.store import cases as case_store
 from gateway.store.cases import CaseRow
 
 log = structlog.get_logger(__name__)
-
-# "#reroute kirjaamo", "#siirrä kirjaamo", "#flytta kirjaamo" on the first line; the rest says why.
-REROUTE = re.compile(r"^#(?:reroute|siirr[äa]|flytta)\s+([\w.-]+)[ \t]*(.*)$", re.IGNORECASE)
-
-
-def reroute_command(text: str) -> tuple[str, str] | None:
-    """The department and the reason of a reroute command on the first non-empty line, or None."""
-    lines = [line.strip() for line in text.strip().splitlines()]
-    if not lines:
-        return None
-    m = REROUTE.match(lines[0])
-    if m is None:
-        return None
-    why = " ".join(part for part in (m.group(2), *lines[1:]) if part).strip()
-    return m.group(1).lower(), why
 
 
 class StaffDesk:
