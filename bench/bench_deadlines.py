@@ -13,6 +13,7 @@ query plans. --max-seconds bounds the loading: fewer cases are loaded when it ru
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -27,9 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gateway.deadlines.worker import DeadlineWorker  # noqa: E402
-from gateway.notifier.templates import Templates  # noqa: E402
 from gateway.rules.live import LiveConfig, read_config  # noqa: E402
-from gateway.runtime.daemon import build_planner  # noqa: E402
+from gateway.runtime.build import Gateway  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 from gateway.store import clocks, migrate, tasks  # noqa: E402
 from gateway.store.db import Database, make_engine  # noqa: E402
@@ -251,9 +251,10 @@ def fire(db: Database, url: str) -> None:
         )
     settings = Settings(database_url=url, config_dir=REPO / "tests" / "fixtures" / "config")
     live = LiveConfig(settings, read_config(settings))
-    worker = DeadlineWorker(
-        db, build_planner(settings, live), Templates(), live, lambda: NOW, "bench", sweep_batch=1
+    parts = Gateway(
+        dataclasses.replace(settings, reply_secret="bench-secret-of-32-bytes-or-more-0123"), live, db
     )
+    worker = DeadlineWorker(db, parts.deadline_mail, live, lambda: NOW, "bench", sweep_batch=1)
     import logging
 
     logging.disable(logging.INFO)

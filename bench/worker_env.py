@@ -11,7 +11,7 @@ from pathlib import Path
 from smtp_throughput import config_dir
 
 from gateway.rules.live import LiveConfig, read_config
-from gateway.runtime.daemon import Daemon
+from gateway.runtime.build import Gateway
 from gateway.runtime.logs import configure_logging
 from gateway.settings import Settings, load_settings
 from gateway.store import migrate
@@ -23,7 +23,7 @@ from gateway.store.receipts import NewReceipt, insert_receipts
 class Worker:
     settings: Settings
     db: Database
-    daemon: Daemon
+    daemon: Gateway  # the parts a worker process runs, built by the composition root
 
     def commit(self, mails: list[tuple[str, bytes, str]]) -> None:
         """Commit (envelope sender, raw bytes, envelope recipient) as receipts, as the SMTP channel would."""
@@ -59,6 +59,4 @@ def worker(db_url: str | None, prefix: str) -> Worker:
     configure_logging("WARNING", "json")
     db = Database(make_engine(settings.database_url))
     migrate.upgrade(db)
-    return Worker(
-        settings, db, Daemon(settings, LiveConfig(settings, read_config(settings)), db, role="work")
-    )
+    return Worker(settings, db, Gateway(settings, LiveConfig(settings, read_config(settings)), db))

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.notifier.compose import is_our_loop_marker
 from gateway.notifier.reply_address import verified_code
-from gateway.runtime.daemon import identity_for
+from gateway.runtime.build import identity_for
 from gateway.store.tables import attachments, cases, outbox, receipts
 from tests.support.conversation import (
     MailSink,

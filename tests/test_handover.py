@@ -115,7 +115,7 @@ def test_reroute_from_the_command_line(
     monkeypatch.setenv("GATEWAY_REPLY_SECRET", TEST_SECRET)
     monkeypatch.setenv("GATEWAY_LOG_FORMAT", "console")
     # The command queues the new forward on the app clock; here that is the test daemon's (issue 15).
-    monkeypatch.setattr("gateway.casework.reroute.app_clock", lambda fast_clock: gateway.clock)
+    monkeypatch.setattr("gateway.runtime.build.app_clock", lambda fast_clock: gateway.clock)
     args = ["case", "reroute", case.code.lower(), "pysakointi", "--by", "Liisa (talvi)", "--why", "ei lunta"]
     assert main(args) == 0
     wait_for(lambda: len(forward_mail(gateway.maildir)) == 2, what="the new forward")

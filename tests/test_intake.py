@@ -19,7 +19,7 @@ from gateway.mail import parse
 from gateway.model import InboundMessage, NewReceipt
 from gateway.notifier.plan import Mail, Planner
 from gateway.rules.live import LiveConfig, read_config
-from gateway.runtime.daemon import Daemon
+from gateway.runtime.build import Gateway
 from gateway.store import migrate
 from gateway.store import receipts as receipt_store
 from gateway.store.db import Database, make_engine
@@ -187,12 +187,12 @@ def test_a_poison_message_is_parked_alone_and_can_be_replayed(
 
 def _worker_with_receipts(
     tmp_path: Path, database_url: str, config_dir: Path, mails: list[EmailMessage], **settings: Any
-) -> tuple[Database, Daemon]:
-    """A worker daemon (not running) and *mails* committed as receipts, as the SMTP channel would."""
+) -> tuple[Database, Gateway]:
+    """A worker's parts (not running) and *mails* committed as receipts, as the SMTP channel would."""
     db = Database(make_engine(database_url))
     migrate.upgrade(db)
     config = make_settings(tmp_path, database_url, config_dir=config_dir, **settings)
-    worker = Daemon(config, LiveConfig(config, read_config(config)), db, role="work")
+    worker = Gateway(config, LiveConfig(config, read_config(config)), db)
     with db.write() as conn:
         receipt_store.insert_receipts(
             conn,

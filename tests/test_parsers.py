@@ -16,7 +16,7 @@ from gateway.intake.parsers import ParserPool
 from gateway.mail import parse
 from gateway.model import InboundMessage, NewReceipt
 from gateway.rules.live import LiveConfig, read_config
-from gateway.runtime.daemon import Daemon
+from gateway.runtime.build import Gateway
 from gateway.store import migrate
 from gateway.store import receipts as receipt_store
 from gateway.store.db import Database, make_engine
@@ -114,7 +114,7 @@ def test_intake_with_a_parser_process_makes_every_case_and_parks_the_poison(
     settings = make_settings(tmp_path, database_url, config_dir=config_dir, intake_parsers=1)
     db = Database(make_engine(database_url))
     migrate.upgrade(db)
-    worker = Daemon(settings, LiveConfig(settings, read_config(settings)), db, role="work")
+    worker = Gateway(settings, LiveConfig(settings, read_config(settings)), db)
     monkeypatch.setattr(worker.intake, "_parsers", ParserPool(1, "HEL", chunk=2, function=choking))
     batch = [receipt(n, "POISON" if n == 4 else None) for n in range(1, 10)]
     with db.write() as conn:
@@ -137,7 +137,7 @@ def test_intake_claims_the_next_round_while_it_settles_this_one(
     settings = make_settings(tmp_path, database_url, config_dir=config_dir, intake_parsers=1)
     db = Database(make_engine(database_url))
     migrate.upgrade(db)
-    worker = Daemon(settings, LiveConfig(settings, read_config(settings)), db, role="work")
+    worker = Gateway(settings, LiveConfig(settings, read_config(settings)), db)
     batch = [receipt(n) for n in range(1, 8)]
     with db.write() as conn:
         receipt_store.insert_receipts(

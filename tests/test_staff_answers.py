@@ -16,7 +16,7 @@ import pytest
 from gateway.cli.main import main
 from gateway.errors import SettingsError
 from gateway.notifier.reply_address import reply_address
-from gateway.runtime.daemon import Daemon
+from gateway.runtime.build import Gateway
 from tests.support.conversation import FIXTURE_CONFIG, mail_to, reply, reply_address_of, text_of
 from tests.support.daemon import RunningDaemon, make_settings, wait_for
 from tests.support.mail import all_cases, events_of, make_mail, send, settled
@@ -163,7 +163,7 @@ def test_gateway_run_refuses_to_start_with_a_weak_secret(
 def test_the_daemon_itself_refuses_a_weak_secret(tmp_path: Path, database_url: str, secret: str) -> None:
     settings = make_settings(tmp_path, database_url, reply_secret=secret)
     with pytest.raises(SettingsError, match="reply_secret"):
-        Daemon(settings, None, None)  # type: ignore[arg-type]  # checked before either is touched
+        Gateway(settings, None, None)  # type: ignore[arg-type]  # checked before either is touched
 
 
 def test_a_reroute_rotates_the_token_and_the_old_one_is_kept_not_relayed(gateway: RunningDaemon) -> None:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 
 import structlog
 from sqlalchemy import Connection
 
-from gateway.clock import app_clock
 from gateway.deadlines.plan import plan_deadlines
 from gateway.errors import SenderFault
 from gateway.model import CaseStatus, Decision, EventKind
 from gateway.notifier.plan import Planner
 from gateway.rules import Config, route_to
 from gateway.rules.live import LiveConfig
-from gateway.settings import Settings
 from gateway.store import cases as case_store
 from gateway.store.cases import CaseRow
 from gateway.store.db import Database
@@ -115,37 +112,3 @@ def reroute(
             raise NoSuchCase(f"no case {code}")
         reroute_case(conn, live.current, planner, case, department, actor=actor, why=why, now=now)
     return live.department_name(department, "fi")
-
-
-def reroute_command(
-    settings: Settings, db: Database, code: str, department: str, actor: str, why: str
-) -> int:
-    """`gateway case reroute CODE DEPARTMENT`: the daemon's outbox worker sends the new hand-over."""
-    from gateway.rules import ConfigError
-    from gateway.rules.live import read_config
-    from gateway.runtime.daemon import build_planner
-
-    try:
-        live = LiveConfig(settings, read_config(settings))
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        name = reroute(
-            db,
-            live,
-            build_planner(settings, live),
-            code,
-            department,
-            actor=actor,
-            why=why,
-            now=app_clock(settings.fast_clock)(),  # the daemon's clock: its outbox sends on it
-        )
-    except UnknownDepartment as exc:
-        print(f"gateway: {exc}", file=sys.stderr)
-        return 2
-    except NoSuchCase as exc:
-        print(f"gateway: {exc}", file=sys.stderr)
-        return 1
-    print(f"{code} rerouted to {department} ({name})")
-    return 0

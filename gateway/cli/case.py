@@ -55,9 +55,7 @@ def case_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def _case_command(settings: Settings, args: argparse.Namespace, db: Database, code: str) -> int:
     if args.case_command == "reroute":
-        from gateway.casework.reroute import reroute_command
-
-        return reroute_command(settings, db, code, args.department, args.by, args.why)
+        return _reroute(settings, db, code, args.department, args.by, args.why)
     with db.read() as conn:
         case = case_store.get_case(conn, code=code)
         if case is None:
@@ -76,4 +74,28 @@ def _case_command(settings: Settings, args: argparse.Namespace, db: Database, co
         print(f"- {event['at']}  {event['kind']}  {event['actor']}")
         if event["text"]:
             print("  " + event["text"].strip().replace("\n", "\n  ")[:2000])
+    return 0
+
+
+def _reroute(settings: Settings, db: Database, code: str, department: str, actor: str, why: str) -> int:
+    """`gateway case reroute CODE DEPARTMENT`: the daemon's outbox worker sends the new hand-over."""
+    from gateway.casework.reroute import NoSuchCase, UnknownDepartment, reroute
+    from gateway.rules import ConfigError
+    from gateway.runtime.build import Gateway, load_live
+
+    try:
+        live = load_live(settings)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    gateway = Gateway(settings, live, db)  # its clock is the daemon's: the outbox sends on it
+    try:
+        name = reroute(db, live, gateway.planner, code, department, actor=actor, why=why, now=gateway.clock())
+    except UnknownDepartment as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    except NoSuchCase as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 1
+    print(f"{code} rerouted to {department} ({name})")
     return 0

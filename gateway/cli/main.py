@@ -137,7 +137,8 @@ def _load_live(settings: Settings) -> object:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.rules import Config
     from gateway.rules.live import LiveConfig
-    from gateway.runtime.daemon import ALL_LOOPS, serve
+    from gateway.runtime.daemon import serve
+    from gateway.runtime.services import ALL_LOOPS
 
     config = _load_live(settings)
     if not isinstance(config, Config):

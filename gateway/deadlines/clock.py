@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from gateway.deadlines.policy import DeadlinePolicy
 from gateway.deadlines.worktime import (
     Duration,
     WorkCalendar,
@@ -12,7 +13,6 @@ from gateway.deadlines.worktime import (
     add_working_time,
     working_time_between,
 )
-from gateway.rules.deadlines import DeadlinePolicy
 
 _MAX_DAYS = 3 * 366  # as in gateway.deadlines.worktime: a calendar with no office hours is a mistake
 NO_OFFICE_HOURS = "no office hours in three years: check office_hours and holidays"

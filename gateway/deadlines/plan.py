@@ -20,13 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 from sqlalchemy import Connection
 
 from gateway.deadlines.clock import resumed_due, wanted_tasks
+from gateway.deadlines.policy import DeadlinePolicy
+from gateway.deadlines.worktime import Duration, WorkCalendar, add_working_time
 from gateway.model import CaseStatus
-from gateway.rules import Config, WorkCalendar, add_working_time
 from gateway.store import cases as case_store
 from gateway.store import clocks, tasks
 from gateway.store.cases import CaseRow
@@ -39,19 +41,24 @@ OPEN = frozenset({CaseStatus.NEW, CaseStatus.ROUTED})
 STOPPED = frozenset({CaseStatus.ANSWERED, CaseStatus.CLOSED})
 
 
-def calendar_of(config: Config, department: str | None) -> WorkCalendar:
-    dept = config.departments.get(department) if department else None
-    return dept.calendar if dept is not None else WorkCalendar(config.timezone)
+class Timings(Protocol):
+    """A department's time, as the configuration in force says (`gateway.rules.Config` is one)."""
+
+    def calendar(self, department: str | None) -> WorkCalendar: ...
+
+    def deadline_policy(self, department: str | None) -> DeadlinePolicy: ...
+
+    def answer_within(self, department: str | None) -> Duration | None: ...
 
 
-def plan_deadlines(conn: Connection, case_id: int, now: datetime, config: Config) -> int:
+def plan_deadlines(conn: Connection, case_id: int, now: datetime, config: Timings) -> int:
     """Bring the case's clock and tasks in step with the case; return how many tasks were added."""
     if not clocks.lock_case(conn, case_id):
         return 0
     case = case_store.get_case(conn, case_id=case_id)
     assert case is not None
     seen = clocks.get(conn, case_id)
-    calendar = calendar_of(config, case.department)
+    calendar = config.calendar(case.department)
     due, first_due = _moved_due(case, seen, config, calendar)
     if (due, first_due) != (case.due_at, case.first_response_due_at):
         clocks.set_due(conn, case_id, due, first_due)
@@ -70,7 +77,7 @@ def plan_deadlines(conn: Connection, case_id: int, now: datetime, config: Config
     return tasks.add(conn, (tasks.NewTask(t.key, t.kind, case_id, t.due_at, due) for t in wanted), now)
 
 
-def plan_deadlines_many(conn: Connection, case_ids: Iterable[int], now: datetime, config: Config) -> int:
+def plan_deadlines_many(conn: Connection, case_ids: Iterable[int], now: datetime, config: Timings) -> int:
     """`plan_deadlines` for a batch (the sweep's): cases never planned that are open, the new ones, take
     four statements together instead of eight each; any other case goes through `plan_deadlines`."""
     found = case_store.lock_cases(conn, case_ids)
@@ -87,14 +94,14 @@ def plan_deadlines_many(conn: Connection, case_ids: Iterable[int], now: datetime
         tasks.NewTask(t.key, t.kind, case.id, t.due_at, due)
         for case, due in fresh
         for t in wanted_tasks(
-            case.code, due, config.deadline_policy(case.department), calendar_of(config, case.department), now
+            case.code, due, config.deadline_policy(case.department), config.calendar(case.department), now
         )
     ]
     return added + tasks.add(conn, wanted, now)
 
 
 def _moved_due(
-    case: CaseRow, seen: CaseClock | None, config: Config, calendar: WorkCalendar
+    case: CaseRow, seen: CaseClock | None, config: Timings, calendar: WorkCalendar
 ) -> tuple[datetime | None, datetime | None]:
     """The case's due times after a pause ends or a stopped case reopens; unchanged otherwise."""
     due, first_due = case.due_at, case.first_response_due_at
@@ -105,13 +112,15 @@ def _moved_due(
         if first_due is not None:
             first_due = resumed_due(first_due, seen.waiting_since, case.updated_at, calendar)
         return due, first_due
-    dept = config.departments.get(case.department) if case.department else None
-    if seen.status_seen in STOPPED and dept is not None:
-        return add_working_time(case.updated_at, dept.answer_within, calendar), first_due
+    answer_within = config.answer_within(case.department)
+    if seen.status_seen in STOPPED and answer_within is not None:
+        return add_working_time(case.updated_at, answer_within, calendar), first_due
     return due, first_due
 
 
-def set_status(conn: Connection, case: CaseRow, status: CaseStatus, now: datetime, config: Config) -> CaseRow:
+def set_status(
+    conn: Connection, case: CaseRow, status: CaseStatus, now: datetime, config: Timings
+) -> CaseRow:
     """Change a case's status (staff: waiting and back, answered, closed) and plan its deadlines."""
     case_store.update_case(conn, case.id, status=str(status), updated_at=now)
     plan_deadlines(conn, case.id, now, config)

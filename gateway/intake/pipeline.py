@@ -20,11 +20,12 @@ from gateway.deadlines.plan import plan_deadlines
 from gateway.intake.classify import Classifier
 from gateway.intake.parsers import ParsedStream, ParserPool
 from gateway.mail.automatic import receipt_withheld
-from gateway.model import CaseStatus, Decision, EventKind, InboundMessage, MessageKind
+from gateway.model import CaseStatus, Channel, Decision, EventKind, InboundMessage, MessageKind
 from gateway.model.tracking_code import new_code
 from gateway.notifier.bounce_address import signed_bounce
 from gateway.notifier.compose import is_our_loop_marker
-from gateway.notifier.plan import HANDOVER_KINDS, Planner
+from gateway.notifier.outbound import HANDOVER_KINDS
+from gateway.notifier.plan import Planner
 from gateway.rules import Config
 from gateway.store import cases as case_store
 from gateway.store import outbox
@@ -45,7 +46,7 @@ class Router(Protocol):
     """Decides where a new case goes; the daemon builds it from the current rules (issue 3)."""
 
     def __call__(
-        self, msg: InboundMessage, channel: str, rcpt_tos: tuple[str, ...], now: datetime
+        self, msg: InboundMessage, channel: Channel, rcpt_tos: tuple[str, ...], now: datetime
     ) -> Decision | None: ...
 
 

@@ -1,13 +1,21 @@
-"""What reminders, interim notices and alarms say: the placeholders of their templates, from values."""
+"""Reminders, interim notices and alarms: what they say (their templates' placeholders) and their way out."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection
+
+from gateway.model import Address
 from gateway.notifier.handover import local_time
+from gateway.notifier.outbound import Mail, Outbound
 from gateway.notifier.wording import word
 from gateway.store.cases import CaseRow
+
+ReplyTo = Callable[[str, str | None], str]  # the signed reply address of a case and its department
 
 
 def span(delta: timedelta) -> str:
@@ -68,3 +76,99 @@ def alarm_values(
         "late": span(now - due),
         "number": str(number),
     }
+
+
+class NoticeDirectory(Protocol):
+    """What the notices read of the configuration in force (gateway.rules.live.LiveConfig)."""
+
+    @property
+    def timezone(self) -> ZoneInfo: ...
+
+    def department_name(self, key: str, language: str) -> str: ...
+
+
+class DeadlineMail:
+    """The mail the deadline worker owes (`gateway.deadlines.worker.Notices`), each queued under its task's
+    key through the one outbound path, so that a reminder, an interim notice or an alarm meets the same
+    guard (bounced addresses, rate limits, addresses we never write to) as every other mail."""
+
+    def __init__(
+        self, outbound: Outbound, directory: NoticeDirectory, reply_to: ReplyTo, staff_language: str = "fi"
+    ) -> None:
+        self._out = outbound
+        self._directory = directory
+        self._reply_to = reply_to
+        self._staff_language = staff_language
+
+    def remind(
+        self, conn: Connection, key: str, case: CaseRow, to: str, thread: str | None, now: datetime
+    ) -> str | None:
+        language = self._staff_language
+        name = self._directory.department_name(case.department or "", language)
+        values = reminder_values(case, name, now, self._directory.timezone, language)
+        return self._staff(conn, key, "reminder", case, to, values, thread, now)
+
+    def interim(
+        self, conn: Connection, key: str, case: CaseRow, expected: datetime, now: datetime
+    ) -> str | None:
+        office = self._directory.department_name(case.department or "", case.language)
+        values = interim_values(case, office, expected, self._directory.timezone)
+        # To the resident, in the case's thread, with a null reverse-path (RFC 3834 section 3.3).
+        thread = case.message_id
+        mail = Mail(
+            key=key,
+            kind="interim",
+            to=Address(case.resident_email),
+            template="interim",
+            language=case.language,
+            values=values,
+            in_reply_to=thread,
+            references=(thread,) if thread else (),
+        )
+        return self._queue(conn, mail, case, now)
+
+    def alarm(
+        self,
+        conn: Connection,
+        key: str,
+        case: CaseRow,
+        to: str,
+        handler: str,
+        number: int,
+        thread: str | None,
+        now: datetime,
+    ) -> str | None:
+        name = self._directory.department_name(case.department or "", self._staff_language)
+        values = alarm_values(case, name, handler, number, now, self._directory.timezone)
+        return self._staff(conn, key, "alarm", case, to, values, thread, now)
+
+    def _staff(
+        self,
+        conn: Connection,
+        key: str,
+        kind: str,
+        case: CaseRow,
+        to: str,
+        values: dict[str, str],
+        thread: str | None,
+        now: datetime,
+    ) -> str | None:
+        # Staff mail goes out with our address as the envelope sender, so that a bounce comes back to us,
+        # and with the case's signed reply address, so that the handler can answer the notice itself.
+        mail = Mail(
+            key=key,
+            kind=kind,
+            to=Address(to),
+            template=kind,
+            language=self._staff_language,
+            values=values,
+            in_reply_to=thread,
+            references=(thread,) if thread else (),
+            reply_to=self._reply_to(case.code, case.department),
+            mail_from=self._out.identity.address,
+        )
+        return self._queue(conn, mail, case, now)
+
+    def _queue(self, conn: Connection, mail: Mail, case: CaseRow, now: datetime) -> str | None:
+        """None when queued (now or by an earlier try of the task); else why the guard held it back."""
+        return self._out.offer(conn, mail, case.id, now).held

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from gateway.deadlines.policy import DEFAULT_POLICY, DeadlinePolicy
 from gateway.deadlines.timewindow import TimeWindow
 from gateway.deadlines.worktime import Duration, WorkCalendar
 from gateway.rules.areas import Area
 from gateway.rules.case import CaseFields
 from gateway.rules.conditions import Condition, WordIndex, base_address
-from gateway.rules.deadlines import DEFAULT_POLICY, DeadlinePolicy
 
 Kind = Literal["city", "contractor", "agency"]
 KINDS: tuple[Kind, ...] = ("city", "contractor", "agency")
@@ -108,6 +108,16 @@ class Config:
         """The reminder, interim notice and alarm schedule of *department* (issue 5)."""
         dept = self.departments.get(department) if department else None
         return dept.deadlines if dept is not None and dept.deadlines is not None else self.deadlines
+
+    def calendar(self, department: str | None) -> WorkCalendar:
+        """The working time *department*'s clocks count in: its own, else office hours in the timezone."""
+        dept = self.departments.get(department) if department else None
+        return dept.calendar if dept is not None else WorkCalendar(self.timezone)
+
+    def answer_within(self, department: str | None) -> Duration | None:
+        """How long *department* has to answer, in its working time (None: no such department)."""
+        dept = self.departments.get(department) if department else None
+        return dept.answer_within if dept is not None else None
 
     def department(self, name: str) -> Department:
         try:

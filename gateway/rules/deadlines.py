@@ -1,38 +1,18 @@
-"""`DeadlinePolicy`: when reminders, interim notices and alarms fall, and its `deadlines:` block in YAML."""
+"""The `deadlines:` block of departments.yaml, read into a `gateway.deadlines.policy.DeadlinePolicy`."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
+from gateway.deadlines.policy import DEFAULT_POLICY, DeadlinePolicy
 from gateway.deadlines.worktime import Duration, parse_duration
 from gateway.rules.reader import Reader
 from gateway.rules.yamlload import YList, YMap
 
+__all__ = ["DEFAULT_POLICY", "KEYS", "DeadlinePolicy", "load_policy"]  # the schema reads them here
+
 KEYS = ("remind_before", "interim_at", "interim_every", "alarm_every")
-# Frozen values, so sharing them as defaults is safe.
-ONE_WORKING_DAY = Duration(1, "working_days", "1 working day")
-FIVE_WORKING_DAYS = Duration(5, "working_days", "5 working days")
-AT_DUE = Duration(0, "hours", "0 hours")
-
-
-@dataclass(frozen=True, slots=True)
-class DeadlinePolicy:
-    """The schedule around a case's answer due time, counted in the department's working time.
-
-    Reminders to the handler fall *remind_before* the due time; the resident's interim notice falls
-    *interim_at* before it (0 hours: at the due time) and again every *interim_every* while the case stays
-    unanswered; the alarm to the escalation contact falls at the due time and every *alarm_every* after.
-    """
-
-    remind_before: tuple[Duration, ...] = (ONE_WORKING_DAY,)
-    interim_at: tuple[Duration, ...] = (AT_DUE,)
-    interim_every: Duration = FIVE_WORKING_DAYS
-    alarm_every: Duration = ONE_WORKING_DAY
-
-
-DEFAULT_POLICY = DeadlinePolicy()
 
 
 def load_policy(r: Reader, value: Any, where: str, line: int, base: DeadlinePolicy) -> DeadlinePolicy | None:

@@ -6,6 +6,7 @@ import os
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -15,23 +16,34 @@ from gateway.rules.check import check_examples, check_shadowed
 from gateway.rules.config import Department
 from gateway.rules.problems import has_errors
 from gateway.rules.schema import load_with_problems
-from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
-def config_paths(settings: Settings) -> tuple[Path, Path, Path | None]:
-    areas = settings.path("areas.geojson")
-    return settings.path("departments.yaml"), settings.path("rules.yaml"), areas if areas.exists() else None
+class ConfigSource(Protocol):
+    """Where the configuration files are and which local parts are role addresses: the two settings this
+    module reads (`gateway.settings.Settings` has both; rules import nothing of the settings layer)."""
+
+    @property
+    def config_dir(self) -> Path: ...
+
+    @property
+    def role_addresses(self) -> str: ...
 
 
-def read_config(settings: Settings) -> Config:
+def config_paths(source: ConfigSource) -> tuple[Path, Path, Path | None]:
+    folder = source.config_dir
+    areas = folder / "areas.geojson"
+    return folder / "departments.yaml", folder / "rules.yaml", areas if areas.exists() else None
+
+
+def read_config(source: ConfigSource) -> Config:
     """Load and check the configuration files the way `gateway check-config` does, examples included.
 
     ConfigError lists every error as `file:line: message`; warnings (a rule that can never match) are
     logged and do not stop the configuration from being used.
     """
-    config, problems = load_with_problems(*config_paths(settings))
+    config, problems = load_with_problems(*config_paths(source))
     if config is None or has_errors(problems):
         raise ConfigError([p for p in problems if p.severity == "error"])
     # the load's own warnings too (a word that is a common word of another language, issue 15)
@@ -43,10 +55,10 @@ def read_config(settings: Settings) -> Config:
     return config
 
 
-def config_stamp(settings: Settings) -> tuple[tuple[str, int, int], ...]:
+def config_stamp(source: ConfigSource) -> tuple[tuple[str, int, int], ...]:
     """What identifies the configuration files' current contents cheaply: paths, mtimes and sizes."""
     stamp = []
-    for path in config_paths(settings):
+    for path in config_paths(source):
         if path is None:
             continue
         try:
@@ -61,8 +73,9 @@ def config_stamp(settings: Settings) -> tuple[tuple[str, int, int], ...]:
 class LiveConfig:
     """Holds the current Config. Readers take `current` (one attribute read: atomic); reload swaps it."""
 
-    def __init__(self, settings: Settings, config: Config) -> None:
-        self._settings = settings
+    def __init__(self, source: ConfigSource, config: Config) -> None:
+        self._source = source
+        self._role_parts = frozenset(p.strip().lower() for p in source.role_addresses.split(",") if p.strip())
         self.current = config
         self.reloads_rejected = 0  # for health and statistics: a broken edit is waiting to be fixed
         self._lock = threading.Lock()
@@ -71,7 +84,7 @@ class LiveConfig:
         """Validate the files again and swap them in; on any problem keep routing with the last good one."""
         with self._lock:
             try:
-                fresh = read_config(self._settings)
+                fresh = read_config(self._source)
             except ConfigError as exc:
                 self.reloads_rejected += 1
                 for problem in exc.problems:
@@ -97,8 +110,7 @@ class LiveConfig:
 
     def is_role_address(self, address: str) -> bool:
         """postmaster@, abuse@ ... at a city domain (the `role_addresses` setting)."""
-        parts = frozenset(p.strip().lower() for p in self._settings.role_addresses.split(",") if p.strip())
-        return is_role_address(self.current, address, parts)
+        return is_role_address(self.current, address, self._role_parts)
 
     def accepts(self, address: str) -> bool:
         """Whether the SMTP channel takes mail for *address*: a feedback address or a role address."""

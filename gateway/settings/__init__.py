@@ -72,6 +72,10 @@ class Settings:
     # (two unmarked autoresponders would otherwise ping-pong through it)
     relays_per_case_per_hour: int = 6
     unreachable_days: float = 3.0
+    # the language of the mail staff read (hand-overs, reminders, alarms): fi, sv or en
+    staff_language: str = "fi"
+    # tries of a reminder, interim notice or alarm task that keeps failing before it is given up
+    deadline_max_attempts: int = 8
     # master key of our signatures (reply tokens, loop marks), 32 bytes or more; empty on SQLite: generated
     # into var/reply_secret (0600) at first start; "change-me" and short keys are refused (gateway/signing.py)
     reply_secret: str = ""
@@ -133,6 +137,9 @@ class Settings:
         return self.config_dir / name
 
 
+STAFF_LANGUAGES = ("fi", "sv", "en")  # the languages of the shipped templates
+
+
 def _convert(name: str, kind: Any, raw: object) -> object:
     text = str(raw)
     try:
@@ -192,6 +199,8 @@ def load_settings(file: Path | None = None, environ: Mapping[str, str] | None = 
         raise SettingsError("max_attachments must be 0 or more and max_mime_parts 1 or more")
     if settings.intake_parsers < 0:
         raise SettingsError(f"intake_parsers: {settings.intake_parsers} is not 0 or a number of processes")
+    if settings.staff_language not in STAFF_LANGUAGES:
+        raise SettingsError(f"staff_language: {settings.staff_language!r} is not one of fi, sv, en")
     if settings.workers < -1:
         raise SettingsError(f"workers: {settings.workers} is not -1 (automatic), 0 or a number of processes")
     return settings

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
+from gateway.model import Channel
 from gateway.model.receipt import NewReceipt
 from gateway.store.db import Database
 from gateway.store.leases import lease_rows
@@ -17,7 +18,7 @@ from gateway.store.tables import receipt_bodies, receipts
 @dataclass(frozen=True, slots=True)
 class Receipt:
     id: int
-    channel: str
+    channel: Channel
     raw: bytes
     mail_from: str | None
     rcpt_tos: tuple[str, ...]
@@ -79,7 +80,9 @@ def claim_pending(db: Database, owner: str, limit: int, now: datetime, lease: ti
             .order_by(receipts.c.id)
         ).all()
     return [
-        Receipt(r.id, r.channel, r.raw, r.mail_from, tuple(r.rcpt_tos), r.attempts, r.received_at, r.peer)
+        Receipt(
+            r.id, Channel(r.channel), r.raw, r.mail_from, tuple(r.rcpt_tos), r.attempts, r.received_at, r.peer
+        )
         for r in rows
     ]
 

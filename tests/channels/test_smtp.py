@@ -155,12 +155,11 @@ def test_storage_failure_answers_451_and_the_retry_succeeds(gateway: RunningDaem
 def test_internal_error_answers_451_without_a_traceback(
     gateway: RunningDaemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert gateway.daemon is not None
 
     async def broken(item: object) -> int:
         raise RuntimeError("a bug with a secret inside")
 
-    monkeypatch.setattr(gateway.daemon.writer, "receive", broken)
+    monkeypatch.setattr(gateway.parts.writer, "receive", broken)
     with pytest.raises(smtplib.SMTPDataError) as err:
         send(gateway.port, make_mail())
     assert err.value.smtp_code == 451

@@ -43,7 +43,7 @@ def test_a_client_over_its_connection_cap_is_told_421_and_the_others_are_served(
         raw, readline = open_[0]
         assert command(raw, readline, b"QUIT").startswith(b"221")
     # the sessions that closed no longer count: a new one is greeted
-    wait_for(lambda: gateway.daemon.smtp.connections.total == 0, what="the sessions to close")
+    wait_for(lambda: gateway.parts.smtp.connections.total == 0, what="the sessions to close")
     with connection(gateway.port) as (_, readline):
         assert readline().startswith(b"220")
 
@@ -99,7 +99,7 @@ def test_data_over_the_memory_in_flight_is_refused_with_452_and_accepted_later(
 ) -> None:
     size = 4 * 1024 * 1024
     gateway = start_gateway(max_message_size=size, smtp_data_in_flight_bytes=size)
-    budget: DataBudget = gateway.daemon.smtp.budget
+    budget: DataBudget = gateway.parts.smtp.budget
     body = make_mail().as_bytes()
     filler = (b"x" * 998 + b"\r\n") * (3 * 1024)  # 3 MB of long lines, no terminator yet
     with connection(gateway.port) as (slow, slow_reply), connection(gateway.port) as (fast, fast_reply):

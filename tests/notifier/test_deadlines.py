@@ -18,11 +18,11 @@ from sqlalchemy import select
 from gateway.cli.main import main
 from gateway.deadlines.clock import add_office_time, before, repeat_key, resumed_due, wanted_tasks
 from gateway.deadlines.plan import set_status
+from gateway.deadlines.policy import DEFAULT_POLICY
 from gateway.model import CaseStatus
 from gateway.notifier.reply_address import reply_address
 from gateway.rules import ConfigError, HolidayCalendar, WorkCalendar, load_config, parse_duration
 from gateway.rules import working_time_between as wtb
-from gateway.rules.deadlines import DEFAULT_POLICY
 from gateway.store import cases as case_store
 from gateway.store.tables import outbox, scheduled_tasks
 from tests.conftest import REPO

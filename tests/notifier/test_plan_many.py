@@ -14,7 +14,7 @@ from gateway.deadlines.plan import plan_deadlines, plan_deadlines_many
 from gateway.model import CaseStatus
 from gateway.rules import Config, load_config
 from gateway.rules.live import LiveConfig, read_config
-from gateway.runtime.daemon import Daemon
+from gateway.runtime.build import Gateway
 from gateway.store import cases as case_store
 from gateway.store.db import Database
 from gateway.store.tables import case_clocks, scheduled_tasks
@@ -106,7 +106,7 @@ def test_the_sweep_plans_a_stretch_in_short_transactions(
     # The sweep plans on the daemon's clock: a fixed one, or a due time a week after NOW falls within a
     # working day of the real date once that passes 2026-11-27, and the reminder is left out (issue 15).
     live = LiveConfig(settings, read_config(settings))
-    daemon = Daemon(settings, live, db, clock=lambda: NOW + timedelta(hours=2), role="work")
+    daemon = Gateway(settings, live, db, clock=lambda: NOW + timedelta(hours=2))
     ids: list[int] = []
     with db.write() as conn:
         for n in range(5):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from gateway.rules.live import LiveConfig, read_config
+from gateway.runtime.build import Gateway
 from gateway.runtime.daemon import Daemon
 from gateway.settings import Settings
 from gateway.store import migrate
@@ -53,6 +54,7 @@ class RunningDaemon:
         migrate.upgrade(self.db)
         self.live = LiveConfig(settings, read_config(settings))
         self.daemon: Daemon | None = None
+        self.parts: Gateway  # what the daemon runs, once it started
         self.loop: asyncio.AbstractEventLoop | None = None
         self.exit_code: int | None = None
         self._thread = threading.Thread(target=self._main, name="daemon", daemon=True)
@@ -60,7 +62,8 @@ class RunningDaemon:
     def _main(self) -> None:
         async def go() -> int:
             self.loop = asyncio.get_running_loop()
-            self.daemon = Daemon(self.settings, self.live, self.db, clock=self.clock)
+            self.parts = Gateway(self.settings, self.live, self.db, clock=self.clock)
+            self.daemon = Daemon(self.parts)
             return await self.daemon.run(install_signals=False)
 
         self.exit_code = asyncio.run(go())
@@ -73,7 +76,7 @@ class RunningDaemon:
     @property
     def port(self) -> int:
         assert self.daemon is not None
-        return self.daemon.smtp.port
+        return self.parts.smtp.port
 
     @property
     def maildir(self) -> Path:

@@ -1,0 +1,229 @@
+"""The daemon's services: each a name, an `async run(stopping)` and the stage it stops in.
+
+On SIGTERM the stages stop in order, each once every service of the stages before it has returned:
+ACCEPT (stop taking mail in: SMTP answers what it holds, the receipt writer commits what waits, IMAP readers
+finish the message in hand; configuration reloads and deadline rounds end), then PROCESS (intake settles
+every committed receipt; worker processes drain and exit), then DELIVER (the outbox sends what the last
+rounds queued). So nothing accepted is left unprocessed and nothing processed is left unsent by a clean
+stop. A new loop (the HTTP app, a periodic job, metrics) is one more `Service` in `services_for`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+
+from gateway.rules.live import config_stamp
+from gateway.runtime.build import Gateway
+from gateway.runtime.workers import WorkerPool, lifeline
+
+log = structlog.get_logger(__name__)
+
+Role = Literal["all", "accept", "work"]
+ALL_LOOPS = frozenset({"intake", "outbox", "deadlines"})
+
+
+class Stage(enum.IntEnum):
+    ACCEPT = 0
+    PROCESS = 1
+    DELIVER = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    run: Callable[
+        [asyncio.Event], Coroutine[Any, Any, None]
+    ]  # returns once *stopping* is set and its work is done
+    stage: Stage = Stage.ACCEPT
+    start: Callable[[], Awaitable[None]] | None = None  # before the daemon says it runs (SMTP listens)
+    on_reload: Callable[[], None] | None = None  # SIGHUP
+
+
+async def wait_any(events: tuple[asyncio.Event, ...], seconds: float | None) -> None:
+    """Return when one of *events* is set, or after *seconds* (work another node committed shows up then)."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+async def guarded(name: str, step: Callable[[], Awaitable[int]], stopping: asyncio.Event) -> int:
+    """Run one step of a loop; a failure is logged and retried after a pause, never fatal."""
+    try:
+        return await step()
+    except Exception:  # the worker-loop catch-all (STYLE.md): the loop must outlive a bad round
+        log.exception("worker round failed; retrying", worker=name)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), 2.0)
+        return 0
+
+
+def services_for(
+    gw: Gateway,
+    role: Role,
+    loops: frozenset[str] = ALL_LOOPS,
+    settings_file: Path | None = None,
+    request_stop: Callable[[], None] = lambda: None,
+) -> list[Service]:
+    """The services of one process. "all" does everything; "accept" takes mail in and runs the worker
+    processes; "work" is such a worker, running *loops* (gateway/runtime/workers.py)."""
+    accepts = role in ("all", "accept")
+    loops = loops if role in ("all", "work") else frozenset[str]()
+    queued = asyncio.Event()  # intake or a deadline queued mail: the outbox looks at once
+    found: list[Service] = [_config(gw)]
+    if accepts:
+        found += [_smtp(gw), _imap(gw)]
+    if "deadlines" in loops:
+        found.append(_deadlines(gw, queued))
+    if "intake" in loops:
+        found.append(_intake(gw, queued))
+    if "outbox" in loops:
+        found.append(_outbox(gw, queued, fast_idle="intake" not in loops))
+    if role == "accept":
+        found.append(_workers(gw, settings_file))
+    if role == "work":
+        found.append(_lifeline(gw, request_stop))
+    return found
+
+
+def _config(gw: Gateway) -> Service:
+    """Reload the configuration on SIGHUP and when one of its files changes."""
+    wanted = asyncio.Event()
+
+    async def run(stopping: asyncio.Event) -> None:
+        settings = gw.settings
+        stamp = await asyncio.to_thread(config_stamp, settings)
+        every = settings.config_poll_seconds or 3600.0
+        while not stopping.is_set():
+            await wait_any((wanted, stopping), every)
+            if stopping.is_set():
+                return
+            fresh = await asyncio.to_thread(config_stamp, settings)
+            if wanted.is_set() or (settings.config_poll_seconds and fresh != stamp):
+                wanted.clear()
+                stamp = fresh
+                await guarded("config", reload, stopping)
+
+    async def reload() -> int:
+        return int(await asyncio.to_thread(gw.live.reload))
+
+    return Service("config", run, on_reload=wanted.set)
+
+
+def _smtp(gw: Gateway) -> Service:
+    async def start() -> None:
+        gw.writer.start()
+        await gw.smtp.start()
+
+    async def run(stopping: asyncio.Event) -> None:
+        await stopping.wait()
+        await gw.smtp.stop()  # stop accepting; every DATA in hand gets its commit and its answer
+        await gw.writer.stop()  # commit what senders are waiting for
+
+    return Service("smtp", run, start=start)
+
+
+def _imap(gw: Gateway) -> Service:
+    async def run(stopping: asyncio.Event) -> None:
+        async with asyncio.TaskGroup() as readers:  # a reader finishes the message in hand
+            for reader in gw.imap:
+                readers.create_task(reader.run(stopping), name=f"imap-{reader.mailbox.name}")
+
+    return Service("imap", run)
+
+
+def _intake(gw: Gateway, queued: asyncio.Event) -> Service:
+    async def start() -> None:
+        gw.intake.start()  # the parser processes, before the first round needs them
+
+    async def run(stopping: asyncio.Event) -> None:
+        """Work while there is work; once stopping, drain what was committed, then stop the parsers."""
+        committed = gw.writer.committed
+        batch, idle = gw.settings.intake_batch, gw.settings.poll_interval
+        try:
+            while True:
+                committed.clear()
+                count = await guarded("intake", lambda: gw.intake.run_once_async(batch), stopping)
+                if count:
+                    queued.set()
+                    continue
+                if stopping.is_set():
+                    return
+                await wait_any((committed, stopping), idle)
+        finally:
+            await asyncio.to_thread(gw.intake.close)
+
+    return Service("intake", run, Stage.PROCESS, start=start)
+
+
+def _outbox(gw: Gateway, queued: asyncio.Event, fast_idle: bool) -> Service:
+    # Without intake in this process (a worker of several) nothing here says when intake queued mail:
+    # look often, a cheap indexed query, so that receipts go out promptly.
+    idle = min(gw.settings.poll_interval, 0.1) if fast_idle else gw.settings.poll_interval
+
+    async def run(stopping: asyncio.Event) -> None:
+        worker = gw.outbox
+        while not stopping.is_set():
+            queued.clear()
+            count = await guarded("outbox", worker.run_once, stopping)
+            # Straight on only after a full batch: a batch of a few mails costs the same four fsyncs (claim,
+            # files, folder, results) as a full one, and at 200 mails a second the outbox process spent
+            # 2 ms of CPU a message mostly in the kernel. A mail waits at most `idle` longer.
+            if count < worker.batch:
+                await wait_any((queued, stopping), idle)
+        # Deliver what the last batches owe; a failing relay reschedules its rows, so this ends.
+        while await guarded("outbox", worker.run_once, stopping):
+            pass
+
+    return Service("outbox", run, Stage.DELIVER)
+
+
+def _deadlines(gw: Gateway, queued: asyncio.Event) -> Service:
+    async def run(stopping: asyncio.Event) -> None:
+        """Fire due deadline tasks until asked to stop; what is left, any node fires in its next round."""
+        while not stopping.is_set():
+            if await guarded("deadlines", gw.deadlines.run_once, stopping):
+                queued.set()
+                continue
+            await wait_any((stopping,), gw.settings.poll_interval)
+
+    return Service("deadlines", run)
+
+
+def _workers(gw: Gateway, settings_file: Path | None) -> Service:
+    pool = WorkerPool(
+        gw.settings.worker_processes,
+        settings_file,
+        gw.writer.committed,
+        gw.settings.worker_niceness,
+        on_exit=lambda: asyncio.to_thread(gw.release_dead_owners),
+    )
+    # Stopped after SMTP and IMAP: the workers drain what was committed, then exit.
+    return Service("workers", pool.run, Stage.PROCESS, on_reload=lambda: pool.signal_all(signal.SIGHUP))
+
+
+def _lifeline(gw: Gateway, request_stop: Callable[[], None]) -> Service:
+    """In a worker: the parent's pipe wakes intake; its end (the parent gone) stops this process."""
+
+    async def run(stopping: asyncio.Event) -> None:
+        parent_gone = asyncio.Event()
+        watch = asyncio.create_task(lifeline(gw.writer.committed, parent_gone))
+        await wait_any((parent_gone, stopping), None)
+        if parent_gone.is_set():
+            request_stop()
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
+
+    return Service("lifeline", run)
