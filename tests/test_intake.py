@@ -17,7 +17,7 @@ from sqlalchemy import event, select
 from gateway.intake import parsers as parsers_module
 from gateway.mail import parse
 from gateway.model import InboundMessage, NewReceipt
-from gateway.notifier.plan import Mail, Planner
+from gateway.notifier.outbound import Mail, Outbound
 from gateway.rules.live import LiveConfig, read_config
 from gateway.runtime.build import Gateway
 from gateway.store import migrate
@@ -290,13 +290,13 @@ def test_a_new_cases_mail_is_composed_before_intake_takes_the_write_lock(
     event.listen(db.engine, "begin", began)
     event.listen(db.engine, "commit", lambda conn: open_writes.clear())
     event.listen(db.engine, "rollback", lambda conn: open_writes.clear())
-    compose = Planner.compose
+    compose = Outbound.compose  # every mail is composed there (the planner's ahead of time too)
 
-    def watched(planner: Planner, mail: Mail, now: datetime) -> bytes:
+    def watched(out: Outbound, mail: Mail, now: datetime) -> bytes:
         in_write.append(bool(open_writes))
-        return compose(planner, mail, now)
+        return compose(out, mail, now)
 
-    monkeypatch.setattr(Planner, "compose", watched)
+    monkeypatch.setattr(Outbound, "compose", watched)
     try:
         assert worker.intake.run_once(16) == 1
         [case] = all_cases(db)
