@@ -9,8 +9,9 @@ from sqlalchemy import Connection
 
 from gateway.casework.commands import reroute_command
 from gateway.casework.redact import redact_handler
-from gateway.casework.reroute import UnknownDepartment, reroute_case
+from gateway.casework.reroute import reroute_case
 from gateway.deadlines.plan import plan_deadlines
+from gateway.errors import UnknownDepartment
 from gateway.model import CaseStatus, EventKind, InboundMessage, MessageKind
 from gateway.notifier.plan import Planner
 from gateway.rules.live import LiveConfig

@@ -8,7 +8,7 @@ import structlog
 from sqlalchemy import Connection
 
 from gateway.deadlines.plan import plan_deadlines
-from gateway.errors import SenderFault
+from gateway.errors import NoSuchCase, UnknownDepartment
 from gateway.model import CaseStatus, Decision, EventKind
 from gateway.notifier.plan import Planner
 from gateway.rules import Config, route_to
@@ -18,14 +18,6 @@ from gateway.store.cases import CaseRow
 from gateway.store.db import Database
 
 log = structlog.get_logger(__name__)
-
-
-class UnknownDepartment(SenderFault):
-    """The named department is not in departments.yaml."""
-
-
-class NoSuchCase(SenderFault):
-    """No case has that tracking code."""
 
 
 def decision_columns(decision: Decision | None) -> dict[str, object]:

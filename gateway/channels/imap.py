@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from imapclient import IMAPClient
 
-from gateway.errors import LeaseLost
+from gateway.errors import Disconnected, LeaseLost
 from gateway.intake.ports import MailboxPort
 from gateway.model import Channel, NewReceipt
 from gateway.model.receipt import MailboxState
@@ -27,10 +27,6 @@ log = structlog.get_logger(__name__)
 SLICE = 0.5  # seconds a blocking wait lasts before the thread looks at the stop flag again
 STOP_GRACE = 5.0  # after this, a reader still blocked in a socket call has its socket shut down
 BACKOFF_FIRST = 1.0
-
-
-class Disconnected(Exception):
-    """The server went away without an exception from imapclient: a BYE, or IDLE answering instantly."""
 
 
 class ImapReader:

@@ -79,7 +79,8 @@ def _case_command(settings: Settings, args: argparse.Namespace, db: Database, co
 
 def _reroute(settings: Settings, db: Database, code: str, department: str, actor: str, why: str) -> int:
     """`gateway case reroute CODE DEPARTMENT`: the daemon's outbox worker sends the new hand-over."""
-    from gateway.casework.reroute import NoSuchCase, UnknownDepartment, reroute
+    from gateway.casework.reroute import reroute
+    from gateway.errors import NoSuchCase, UnknownDepartment
     from gateway.rules import ConfigError
     from gateway.runtime.build import Gateway, load_live
 

@@ -12,20 +12,9 @@ from typing import Protocol, runtime_checkable
 
 import aiosmtplib
 
+from gateway.errors import DeliveryError, PermanentFailure, TemporaryFailure
 from gateway.notifier.bounce_address import bounce_address
 from gateway.store.outbox import Claimed
-
-
-class DeliveryError(Exception):
-    """A delivery attempt failed."""
-
-
-class TemporaryFailure(DeliveryError):
-    """Try again later (4xx, a timeout, a refused connection)."""
-
-
-class PermanentFailure(DeliveryError):
-    """Do not try again (5xx): the message is parked with the reason."""
 
 
 def envelope_sender(item: Claimed, bounce_secret: str) -> str:

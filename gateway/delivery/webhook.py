@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 
-from gateway.delivery.transports import PermanentFailure, TemporaryFailure
+from gateway.errors import PermanentFailure, TemporaryFailure
 from gateway.notifier.handover import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,

@@ -9,13 +9,8 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from gateway.delivery.transports import (
-    BatchTransport,
-    DeliveryError,
-    PermanentFailure,
-    TemporaryFailure,
-    Transport,
-)
+from gateway.delivery.transports import BatchTransport, Transport
+from gateway.errors import DeliveryError, PermanentFailure, TemporaryFailure
 from gateway.store import outbox
 from gateway.store.db import Database
 from gateway.store.outbox import Claimed

@@ -12,11 +12,11 @@ from typing import Protocol
 
 import structlog
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from gateway.casework.answers import StaffDesk
 from gateway.casework.reroute import decision_columns, decision_json
 from gateway.deadlines.plan import plan_deadlines
+from gateway.errors import Conflict, LeaseLost, StorageError
 from gateway.intake.classify import Classifier
 from gateway.intake.parsers import ParsedStream, ParserPool
 from gateway.mail.automatic import receipt_withheld
@@ -31,7 +31,7 @@ from gateway.store import cases as case_store
 from gateway.store import outbox
 from gateway.store import receipts as receipt_store
 from gateway.store.cases import CaseRow, NewEvent
-from gateway.store.db import Database
+from gateway.store.db import Database, savepoint
 from gateway.store.receipts import Receipt
 
 log = structlog.get_logger(__name__)
@@ -48,10 +48,6 @@ class Router(Protocol):
     def __call__(
         self, msg: InboundMessage, channel: Channel, rcpt_tos: tuple[str, ...], now: datetime
     ) -> Decision | None: ...
-
-
-class LostLease(Exception):
-    """Another worker finished this receipt after our lease ran out: our work on it is rolled back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +224,7 @@ class Intake:
                     case_id=outcome.case_id,
                 )
                 if not finished:
-                    raise LostLease
+                    raise LeaseLost
                 done.append((receipt.id, outcome, msg.message_id))
         for receipt_id, outcome, message_id in done:  # only after the commit
             prepared.pop(receipt_id, None)
@@ -249,7 +245,7 @@ class Intake:
                 receipt_store.park(conn, receipt.id, msg, now)
                 return
             try:
-                with conn.begin_nested():
+                with savepoint(conn):
                     outcome = self._handle(conn, receipt, msg, now, None)
                     if not receipt_store.finish(
                         conn,
@@ -260,17 +256,17 @@ class Intake:
                         message_id=msg.message_id,
                         case_id=outcome.case_id,
                     ):
-                        raise LostLease
-            except LostLease:
+                        raise LeaseLost
+            except LeaseLost:
                 log.info("receipt taken over by another worker")
-            except IntegrityError as exc:
+            except Conflict as exc:
                 # A race with another node (the same Message-ID, a code collision): retry after the lease.
                 if receipt.attempts >= MAX_ATTEMPTS:
                     receipt_store.park(
                         conn, receipt.id, f"gave up after {receipt.attempts} attempts: {exc}", now
                     )
                 log.warning("receipt will be retried", error=str(exc).splitlines()[0])
-            except SQLAlchemyError:
+            except StorageError:
                 raise  # the database itself failed: the whole batch is retried after the lease
             except Exception:
                 error = traceback.format_exc(limit=8)

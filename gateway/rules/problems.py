@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from gateway.errors import ConfigError
+
+__all__ = ["ConfigError", "Problem", "has_errors"]  # ConfigError: the error tree's, read here too
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,14 +28,6 @@ class Problem:
         if self.severity == "warning":
             return f"{self.file}:{self.line}: warning: {self.message}"
         return f"{self.file}:{self.line}: {self.message}"
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; ``problems`` lists every error found, not just the first."""
-
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def has_errors(problems: list[Problem]) -> bool:

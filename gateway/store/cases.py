@@ -155,7 +155,8 @@ def insert_events(
     conn: Connection, case_id: int, at: datetime, events: Sequence[NewEvent]
 ) -> dict[EventKind, int]:
     """Events of one case at one moment, each of another kind, in one statement; their ids by kind."""
-    assert len({e.kind for e in events}) == len(events), "one event of each kind"
+    if len({e.kind for e in events}) != len(events):  # the result is keyed by kind
+        raise ValueError("insert_events takes one event of each kind")
     rows = [e.row(case_id, at) for e in events]
     return {EventKind(row.kind): int(row.id) for row in conn.execute(_INSERT_EVENTS, rows)}
 

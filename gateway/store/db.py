@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from gateway.errors import StorageError
+from gateway.errors import Conflict, StorageError
 from gateway.store.turns import NoSign, WaitingSign
 
 BUSY_TIMEOUT_MS = 10_000
@@ -125,6 +125,21 @@ def make_engine(url: str) -> Engine:
         pool_pre_ping=True,
         connect_args={"options": "-c timezone=UTC"},
     )
+
+
+@contextlib.contextmanager
+def savepoint(conn: Connection) -> Iterator[Connection]:
+    """A savepoint inside the caller's write transaction: what fails in it is undone alone, and raised as
+    the error tree's types, so that callers never catch SQLAlchemy's: a unique key met twice (the same
+    Message-ID from two nodes, a tracking code drawn twice) is a `Conflict`, retried later; anything else
+    the database refused is a `StorageError`."""
+    try:
+        with conn.begin_nested():
+            yield conn
+    except IntegrityError as exc:
+        raise Conflict(f"database: {exc}".splitlines()[0]) from exc
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
 
 class Database:

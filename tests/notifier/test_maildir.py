@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.delivery.transports import MaildirTransport, TemporaryFailure
+from gateway.delivery.transports import MaildirTransport
+from gateway.errors import TemporaryFailure
 from gateway.store.outbox import Claimed
 
 

@@ -394,3 +394,13 @@ def test_a_new_sqlite_file_and_its_companions_are_readable_by_their_owner_only(t
         database.dispose()
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize("kind", ["receipt'); DROP TABLE outbox; --", "Receipt", "", "a b"])
+def test_a_kind_that_is_not_a_kind_name_never_reaches_the_sql(kind: str) -> None:
+    """The outbox writes its kind names into the statement (bench/RESULTS.md): anything else is refused,
+    with or without `python -O` (it was an assert)."""
+    from gateway.store.outbox import _one_of
+
+    with pytest.raises(ValueError, match="not a kind name"):
+        _one_of(("receipt", kind))
