@@ -291,3 +291,29 @@ def test_cases_overdue_and_case_status_on_the_command_line(
     assert main(["case", "status", case.code, "routed", "--by", "Liisa"]) == 0
     assert main(["cases", "--overdue"]) == 0
     assert case.code in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("unreachable_days", "outcome"), [(1.0, "sent"), (3.0, "held")])
+def test_the_interim_notice_honours_unreachable_days(
+    start_gateway: Callable[..., RunningDaemon], unreachable_days: float, outcome: str
+) -> None:
+    """Issue 16's wiring bug: the daemon built its deadline worker without `unreachable_for`, so an
+    interim notice to a resident whose mail bounced two days ago was held with any `unreachable_days`
+    (the worker's own default of 3). Now the notice takes the outbound path, whose guard has the setting."""
+    gateway = start_gateway(unreachable_days=unreachable_days)
+    case, _ = _open_case(gateway)
+    due = case.due_at.replace(tzinfo=UTC)
+    with gateway.db.write() as conn:  # the receipt to the resident bounced two days before the due time
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.kind == "receipt")
+            .values(state="bounced", next_attempt_at=due - timedelta(days=2))
+        )
+    _move_to(gateway, due + timedelta(minutes=1))
+    wait_for(
+        lambda: any(k.startswith("interim:") and s == "done" for k, s, _ in _task_keys(gateway)),
+        what="the interim task",
+    )
+    [interim] = [o for k, s, o in _task_keys(gateway) if k.startswith("interim:") and s == "done"]
+    assert interim == outcome
+    assert ("interim" in _queued_kinds(gateway)) is (outcome == "sent")
