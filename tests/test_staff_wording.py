@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.casework.redact import redact_handler
-from gateway.model import CaseStatus, Decision
+from gateway.model import Case, CaseStatus, Decision
 from gateway.notifier.deadline_mail import reminder_values
 from gateway.notifier.handover import Handover, forward_values
 from gateway.notifier.templates import Templates
 from gateway.notifier.wording import greeting, opens_with_greeting
-from gateway.store.cases import CaseRow
 from tests.support.conversation import mail_to, reply, reply_address_of, text_of
 from tests.support.daemon import RunningDaemon, wait_for
 from tests.support.mail import all_cases, events_of, make_mail, send, settled
@@ -125,7 +124,7 @@ def test_a_relayed_answer_greets_once(language: str, ours: str, theirs: str) -> 
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 TZ = ZoneInfo("Europe/Helsinki")
-CASE = CaseRow(
+CASE = Case(
     1, "HEL-7K3M-Q9TD", CaseStatus.ROUTED, "smtp", NOW, NOW, "m@example.fi", "Matti", "sv", "Lunta",
     "text", None, "talvi", "snow", "normal", None, NOW, None,
 )  # fmt: skip

@@ -12,11 +12,10 @@ from gateway.casework.redact import redact_handler
 from gateway.casework.reroute import reroute_case
 from gateway.deadlines.plan import plan_deadlines
 from gateway.errors import UnknownDepartment
-from gateway.model import CaseStatus, EventKind, InboundMessage, MessageKind
+from gateway.model import Case, CaseStatus, EventKind, InboundMessage, MessageKind
 from gateway.notifier.plan import Planner
 from gateway.rules.live import LiveConfig
 from gateway.store import cases as case_store
-from gateway.store.cases import CaseRow
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +28,7 @@ class StaffDesk:
     def answer(
         self,
         conn: Connection,
-        case: CaseRow,
+        case: Case,
         msg: InboundMessage,
         receipt_id: int,
         now: datetime,
@@ -71,7 +70,7 @@ class StaffDesk:
     def _reroute(
         self,
         conn: Connection,
-        case: CaseRow,
+        case: Case,
         sender: str,
         command: tuple[str, str],
         receipt_id: int,
@@ -93,7 +92,7 @@ class StaffDesk:
         return "rerouted"
 
     def unverified(
-        self, conn: Connection, case: CaseRow, msg: InboundMessage, why: str, receipt_id: int, now: datetime
+        self, conn: Connection, case: Case, msg: InboundMessage, why: str, receipt_id: int, now: datetime
     ) -> None:
         """Keep a reply that is not a valid answer on the case, and tell its sender once how to answer."""
         event_id = case_store.insert_event(

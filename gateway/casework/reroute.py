@@ -9,51 +9,22 @@ from sqlalchemy import Connection
 
 from gateway.deadlines.plan import plan_deadlines
 from gateway.errors import NoSuchCase, UnknownDepartment
-from gateway.model import CaseStatus, Decision, EventKind
+from gateway.model import Case, CaseStatus, Decision, EventKind
 from gateway.notifier.plan import Planner
 from gateway.rules import Config, route_to
 from gateway.rules.live import LiveConfig
 from gateway.store import cases as case_store
-from gateway.store.cases import CaseRow
+from gateway.store.codec import decision_columns, decision_json
 from gateway.store.db import Database
 
 log = structlog.get_logger(__name__)
-
-
-def decision_columns(decision: Decision | None) -> dict[str, object]:
-    """The case columns that store a routing decision."""
-    if decision is None:
-        return {}
-    return {
-        "department": decision.department,
-        "rule": decision.rule,
-        "priority": decision.priority,
-        "decision": decision_json(decision),
-        "due_at": decision.due,
-        "first_response_due_at": decision.first_response_due,
-    }
-
-
-def decision_json(decision: Decision) -> dict[str, object]:
-    return {
-        "department": decision.department,
-        "rule": decision.rule,
-        "priority": decision.priority,
-        "reasons": list(decision.reasons),
-        "contact": decision.contact,
-        "webhook": decision.webhook,
-        "due": decision.due.isoformat() if decision.due else None,
-        "first_response_due": decision.first_response_due.isoformat()
-        if decision.first_response_due
-        else None,
-    }
 
 
 def reroute_case(
     conn: Connection,
     config: Config,
     planner: Planner,
-    case: CaseRow,
+    case: Case,
     department: str,
     *,
     actor: str,

@@ -7,14 +7,16 @@ import json
 import sys
 from typing import Any
 
+from gateway.model import Case
 from gateway.model.tracking_code import normalise
 from gateway.settings import Settings
 from gateway.store import cases as case_store
-from gateway.store.cases import CaseRow, EventRow
+from gateway.store.cases import EventRow
+from gateway.store.codec import decision_json
 from gateway.store.db import Database, make_engine
 
 
-def case_json(case: CaseRow, events: list[EventRow], files: list[tuple[str, str, int]]) -> dict[str, Any]:
+def case_json(case: Case, events: list[EventRow], files: list[tuple[str, str, int]]) -> dict[str, Any]:
     return {
         "code": case.code,
         "status": str(case.status),
@@ -29,7 +31,7 @@ def case_json(case: CaseRow, events: list[EventRow], files: list[tuple[str, str,
         "rule": case.rule,
         "priority": case.priority,
         "due": case.due_at.isoformat() if case.due_at else None,
-        "decision": case.decision,
+        "decision": decision_json(case.decision) if case.decision else None,
         "attachments": [{"filename": f, "content_type": t, "size": s} for f, t, s in files],
         "events": [
             {"kind": e.kind, "at": e.at.isoformat(), "actor": e.actor, "text": e.text, "data": e.data}

@@ -28,6 +28,8 @@ def decision_view(decision: Decision) -> dict[str, object]:
         "contact": decision.contact,
         "webhook": decision.webhook,
         "reasons": list(decision.reasons),
+        # the rules tried before, and the condition each missed on: why a rule did not match
+        "missed": [{"rule": m.rule, "why": m.why} for m in decision.misses],
     }
 
 

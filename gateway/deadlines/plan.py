@@ -28,10 +28,9 @@ from sqlalchemy import Connection
 from gateway.deadlines.clock import resumed_due, wanted_tasks
 from gateway.deadlines.policy import DeadlinePolicy
 from gateway.deadlines.worktime import Duration, WorkCalendar, add_working_time
-from gateway.model import CaseStatus
+from gateway.model import Case, CaseStatus
 from gateway.store import cases as case_store
 from gateway.store import clocks, tasks
-from gateway.store.cases import CaseRow
 from gateway.store.clocks import CaseClock
 
 log = structlog.get_logger(__name__)
@@ -82,7 +81,7 @@ def plan_deadlines_many(conn: Connection, case_ids: Iterable[int], now: datetime
     four statements together instead of eight each; any other case goes through `plan_deadlines`."""
     found = case_store.lock_cases(conn, case_ids)
     seen = clocks.planned(conn, [case.id for case in found])
-    fresh: list[tuple[CaseRow, datetime]] = []
+    fresh: list[tuple[Case, datetime]] = []
     added = 0
     for case in found:
         if case.id not in seen and case.status in OPEN and case.due_at is not None:
@@ -101,7 +100,7 @@ def plan_deadlines_many(conn: Connection, case_ids: Iterable[int], now: datetime
 
 
 def _moved_due(
-    case: CaseRow, seen: CaseClock | None, config: Timings, calendar: WorkCalendar
+    case: Case, seen: CaseClock | None, config: Timings, calendar: WorkCalendar
 ) -> tuple[datetime | None, datetime | None]:
     """The case's due times after a pause ends or a stopped case reopens; unchanged otherwise."""
     due, first_due = case.due_at, case.first_response_due_at
@@ -118,9 +117,7 @@ def _moved_due(
     return due, first_due
 
 
-def set_status(
-    conn: Connection, case: CaseRow, status: CaseStatus, now: datetime, config: Timings
-) -> CaseRow:
+def set_status(conn: Connection, case: Case, status: CaseStatus, now: datetime, config: Timings) -> Case:
     """Change a case's status (staff: waiting and back, answered, closed) and plan its deadlines."""
     case_store.update_case(conn, case.id, status=str(status), updated_at=now)
     plan_deadlines(conn, case.id, now, config)

@@ -24,9 +24,9 @@ from gateway.deadlines.clock import next_repeat, repeat_key
 from gateway.deadlines.plan import OPEN, Timings, plan_deadlines, plan_deadlines_many
 from gateway.deadlines.worktime import add_working_time
 from gateway.errors import LeaseLost
+from gateway.model import Case
 from gateway.store import cases as case_store
 from gateway.store import clocks, tasks
-from gateway.store.cases import CaseRow
 from gateway.store.db import Database
 from gateway.store.tasks import ClaimedTask
 
@@ -52,18 +52,18 @@ class Notices(Protocol):
     when queued (now, or by an earlier try), else why it was held back (gateway.notifier.deadline_mail)."""
 
     def remind(
-        self, conn: Connection, key: str, case: CaseRow, to: str, thread: str | None, now: datetime
+        self, conn: Connection, key: str, case: Case, to: str, thread: str | None, now: datetime
     ) -> str | None: ...
 
     def interim(
-        self, conn: Connection, key: str, case: CaseRow, expected: datetime, now: datetime
+        self, conn: Connection, key: str, case: Case, expected: datetime, now: datetime
     ) -> str | None: ...
 
     def alarm(
         self,
         conn: Connection,
         key: str,
-        case: CaseRow,
+        case: Case,
         to: str,
         handler: str,
         number: int,
@@ -152,16 +152,14 @@ class DeadlineWorker:
                 self._plan_repeat(conn, task, case, config, now)
         return outcome
 
-    def _act(self, conn: Connection, task: ClaimedTask, case: CaseRow, config: Timings, now: datetime) -> str:
+    def _act(self, conn: Connection, task: ClaimedTask, case: Case, config: Timings, now: datetime) -> str:
         if task.kind == "reminder":
             return self._remind(conn, task, case, config, now)
         if task.kind == "interim":
             return self._interim(conn, task, case, config, now)
         return self._alarm(conn, task, case, config, now)
 
-    def _remind(
-        self, conn: Connection, task: ClaimedTask, case: CaseRow, config: Timings, now: datetime
-    ) -> str:
+    def _remind(self, conn: Connection, task: ClaimedTask, case: Case, config: Timings, now: datetime) -> str:
         assert case.due_at is not None
         if now >= case.due_at:
             return "late"  # the alarm speaks now
@@ -173,7 +171,7 @@ class DeadlineWorker:
         return _outcome(self._notices.remind(conn, task.key, case, to, thread, now))
 
     def _interim(
-        self, conn: Connection, task: ClaimedTask, case: CaseRow, config: Timings, now: datetime
+        self, conn: Connection, task: ClaimedTask, case: Case, config: Timings, now: datetime
     ) -> str:
         assert case.due_at is not None
         policy = config.deadline_policy(case.department)
@@ -186,9 +184,7 @@ class DeadlineWorker:
         expected = add_working_time(max(now, case.due_at), policy.interim_every, calendar)
         return _outcome(self._notices.interim(conn, task.key, case, expected, now))
 
-    def _alarm(
-        self, conn: Connection, task: ClaimedTask, case: CaseRow, config: Timings, now: datetime
-    ) -> str:
+    def _alarm(self, conn: Connection, task: ClaimedTask, case: Case, config: Timings, now: datetime) -> str:
         department = case.department or ""
         to = self._directory.escalation(department) or self._contact(case, now)
         if to is None:
@@ -199,11 +195,11 @@ class DeadlineWorker:
         thread = forward[1] if forward else None
         return _outcome(self._notices.alarm(conn, task.key, case, to, handler, number, thread, now))
 
-    def _contact(self, case: CaseRow, now: datetime) -> str | None:
+    def _contact(self, case: Case, now: datetime) -> str | None:
         return self._directory.contact_at(case.department, now) if case.department else None
 
     def _plan_repeat(
-        self, conn: Connection, task: ClaimedTask, case: CaseRow, config: Timings, now: datetime
+        self, conn: Connection, task: ClaimedTask, case: Case, config: Timings, now: datetime
     ) -> None:
         """After an alarm, the next one; after an interim notice, the next; reminders do not repeat."""
         if task.kind == "reminder" or case.due_at is None:

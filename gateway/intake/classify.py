@@ -13,13 +13,12 @@ import structlog
 from sqlalchemy import Connection
 
 from gateway.mail.authres import authenticated
-from gateway.model import AutoReplySignal, InboundMessage, MessageKind
+from gateway.model import AutoReplySignal, Case, InboundMessage, MessageKind
 from gateway.model.tracking_code import find_code
 from gateway.notifier.bounce_address import signed_bounce
 from gateway.notifier.reply_address import reply_parts, token_matches
 from gateway.store import cases as case_store
 from gateway.store import outbox
-from gateway.store.cases import CaseRow
 
 log = structlog.get_logger(__name__)
 
@@ -27,7 +26,7 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class Classified:
     kind: MessageKind
-    case: CaseRow | None
+    case: Case | None
     why: str
 
 
@@ -36,8 +35,8 @@ class Classifier:
         self,
         secret: str,
         prefix: str,
-        handlers: Callable[[Connection, CaseRow], frozenset[str]],
-        staff_domains: Callable[[CaseRow], frozenset[str]] = lambda case: frozenset(),
+        handlers: Callable[[Connection, Case], frozenset[str]],
+        staff_domains: Callable[[Case], frozenset[str]] = lambda case: frozenset(),
         trusted_authserv_id: str = "",
     ) -> None:
         self._secret = secret
@@ -46,7 +45,7 @@ class Classifier:
         self._staff_domains = staff_domains
         self._trusted_authserv_id = trusted_authserv_id
 
-    def may_answer(self, conn: Connection, case: CaseRow, msg: InboundMessage) -> str | None:
+    def may_answer(self, conn: Connection, case: Case, msg: InboundMessage) -> str | None:
         """Why the sender of *msg*, who used the case's valid reply token, may answer it; None if not.
 
         Issue 15: the token proves the sender got the hand-over, but a forwarded or leaked one must not
@@ -114,7 +113,7 @@ class Classifier:
             return Classified(MessageKind.AUTOMATIC, None, "automatic mail that belongs to no case")
         return Classified(MessageKind.NEW, None, "new feedback")
 
-    def _known_sender(self, conn: Connection, case: CaseRow, sender: str) -> bool:
+    def _known_sender(self, conn: Connection, case: Case, sender: str) -> bool:
         return sender in self._handlers(conn, case) or sender.rpartition("@")[2] in self._staff_domains(case)
 
     def _bounce(
@@ -131,7 +130,7 @@ class Classifier:
         why = "a delivery report we did not sign: kept, not believed"
         return Classified(MessageKind.BOUNCE, _case(conn, case_id), why)
 
-    def _signed_case(self, conn: Connection, recipients: tuple[str, ...]) -> tuple[CaseRow, bool] | None:
+    def _signed_case(self, conn: Connection, recipients: tuple[str, ...]) -> tuple[Case, bool] | None:
         """The case named by a reply address among *recipients*, and whether its token is right for the
         department the case is with now."""
         for address in recipients:
@@ -149,7 +148,7 @@ class Classifier:
                 return case, valid
         return None
 
-    def _threaded_case(self, conn: Connection, msg: InboundMessage) -> CaseRow | None:
+    def _threaded_case(self, conn: Connection, msg: InboundMessage) -> Case | None:
         refs = (*msg.references, *((msg.in_reply_to,) if msg.in_reply_to else ()))
         case = _case(conn, case_store.case_for_message_ids(conn, refs))
         if case is None and msg.tracking_code:
@@ -157,5 +156,5 @@ class Classifier:
         return case
 
 
-def _case(conn: Connection, case_id: int | None) -> CaseRow | None:
+def _case(conn: Connection, case_id: int | None) -> Case | None:
     return None if case_id is None else case_store.get_case(conn, case_id=case_id)

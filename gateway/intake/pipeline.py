@@ -14,13 +14,12 @@ import structlog
 from sqlalchemy import Connection
 
 from gateway.casework.answers import StaffDesk
-from gateway.casework.reroute import decision_columns, decision_json
 from gateway.deadlines.plan import plan_deadlines
 from gateway.errors import Conflict, LeaseLost, StorageError
 from gateway.intake.classify import Classifier
 from gateway.intake.parsers import ParsedStream, ParserPool
 from gateway.mail.automatic import receipt_withheld
-from gateway.model import CaseStatus, Channel, Decision, EventKind, InboundMessage, MessageKind
+from gateway.model import Case, CaseStatus, Channel, Decision, EventKind, InboundMessage, MessageKind, NewCase
 from gateway.model.tracking_code import new_code
 from gateway.notifier.bounce_address import signed_bounce
 from gateway.notifier.compose import is_our_loop_marker
@@ -30,7 +29,8 @@ from gateway.rules import Config
 from gateway.store import cases as case_store
 from gateway.store import outbox
 from gateway.store import receipts as receipt_store
-from gateway.store.cases import CaseRow, NewEvent
+from gateway.store.cases import NewEvent
+from gateway.store.codec import decision_json
 from gateway.store.db import Database, savepoint
 from gateway.store.receipts import Receipt
 
@@ -64,8 +64,7 @@ class Prepared:
     its receipt and hand-over mail, composed. Used only if the message turns out to open a case."""
 
     now: datetime
-    decision: Decision | None
-    values: dict[str, object]
+    case: NewCase
     composed: dict[str, bytes]
 
 
@@ -156,33 +155,28 @@ class Intake:
             return None
         try:
             now = self._clock()
-            decision, values = self._new_case(receipt, msg, now)
-            composed = self._planner.compose_new_case(case_store.case_to_be(values), msg, decision, now)
+            new = self._new_case(receipt, msg, now)
+            composed = self._planner.compose_new_case(case_store.case_to_be(new), msg, new.decision, now)
         except Exception as exc:  # the transaction does the same work, and parks the message if it fails
             log.debug("could not prepare a case", receipt=receipt.id, error=repr(exc))
             return None
-        return Prepared(now, decision, values, composed)
+        return Prepared(now, new, composed)
 
-    def _new_case(
-        self, receipt: Receipt, msg: InboundMessage, now: datetime
-    ) -> tuple[Decision | None, dict[str, object]]:
-        """The routing decision for *msg* and the columns of the case it opens, with a fresh code."""
+    def _new_case(self, receipt: Receipt, msg: InboundMessage, now: datetime) -> NewCase:
+        """The case *msg* opens, with a fresh code and its routing decision."""
         decision = self._router(msg, receipt.channel, receipt.rcpt_tos, now) if self._router else None
-        values: dict[str, object] = {
-            "code": new_code(self._prefix),
-            "status": str(CaseStatus.ROUTED if decision and decision.contact else CaseStatus.NEW),
-            "channel": receipt.channel,
-            "created_at": now,
-            "updated_at": now,
-            "resident_email": msg.sender.email,
-            "resident_name": msg.sender.name,
-            "language": msg.language or "fi",
-            "subject": msg.subject,
-            "text": msg.text,
-            "message_id": msg.message_id,
-            **decision_columns(decision),
-        }
-        return decision, values
+        return NewCase(
+            code=new_code(self._prefix),
+            channel=receipt.channel,
+            created_at=now,
+            resident_email=msg.sender.email,
+            resident_name=msg.sender.name,
+            language=msg.language or "fi",
+            subject=msg.subject,
+            text=msg.text,
+            message_id=msg.message_id,
+            decision=decision,
+        )
 
     def start(self) -> None:
         """Start the parser processes (they would start with the first round otherwise)."""
@@ -305,7 +299,7 @@ class Intake:
         msg: InboundMessage,
         kind: MessageKind,
         why: str,
-        case: CaseRow,
+        case: Case,
         now: datetime,
     ) -> str:
         """Add *msg* to its case as what classify() found it to be; return the receipt's outcome."""
@@ -338,7 +332,7 @@ class Intake:
         return str(kind)
 
     def _bounced(
-        self, conn: Connection, receipt: Receipt, case: CaseRow, msg: InboundMessage, now: datetime
+        self, conn: Connection, receipt: Receipt, case: Case, msg: InboundMessage, now: datetime
     ) -> list[str]:
         """Mark the mail a bounce returns; a handler's address that bounces is an alarm for operations."""
         reason = msg.reply_text.strip()[:500] or msg.subject
@@ -358,17 +352,18 @@ class Intake:
         return [address for address, _ in returned]
 
     @staticmethod
-    def _case(conn: Connection, case_id: int | None) -> CaseRow | None:
+    def _case(conn: Connection, case_id: int | None) -> Case | None:
         return None if case_id is None else case_store.get_case(conn, case_id=case_id)
 
     def _open_case(
         self, conn: Connection, receipt: Receipt, msg: InboundMessage, now: datetime, ready: Prepared | None
     ) -> Outcome:
         if ready is not None:  # worked out before the transaction, at *now*
-            decision, values, composed = ready.decision, ready.values, ready.composed
+            new, composed = ready.case, ready.composed
         else:
-            (decision, values), composed = self._new_case(receipt, msg, now), {}
-        case = case_store.create_case(conn, **values)
+            new, composed = self._new_case(receipt, msg, now), {}
+        decision = new.decision
+        case = case_store.create_case(conn, new)
         code = case.code
         case_id = case.id
         with structlog.contextvars.bound_contextvars(case=code):

@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from gateway.model import Address
+from gateway.model import Address, Case
 from gateway.notifier.handover import local_time
 from gateway.notifier.outbound import Mail, Outbound
 from gateway.notifier.wording import word
-from gateway.store.cases import CaseRow
 
 ReplyTo = Callable[[str, str | None], str]  # the signed reply address of a case and its department
 
@@ -35,7 +34,7 @@ def local_date(when: datetime, tz: ZoneInfo) -> str:
 
 
 def reminder_values(
-    case: CaseRow, department: str, now: datetime, tz: ZoneInfo, language: str = "fi"
+    case: Case, department: str, now: datetime, tz: ZoneInfo, language: str = "fi"
 ) -> dict[str, str]:
     due = case.due_at or now
     return {
@@ -50,7 +49,7 @@ def reminder_values(
     }
 
 
-def interim_values(case: CaseRow, office: str, expected: datetime, tz: ZoneInfo) -> dict[str, str]:
+def interim_values(case: Case, office: str, expected: datetime, tz: ZoneInfo) -> dict[str, str]:
     """No names, no addresses: the kind of office that handles the case and when to expect an answer."""
     return {
         "code": case.code,
@@ -62,7 +61,7 @@ def interim_values(case: CaseRow, office: str, expected: datetime, tz: ZoneInfo)
 
 
 def alarm_values(
-    case: CaseRow, department: str, handler: str, number: int, now: datetime, tz: ZoneInfo
+    case: Case, department: str, handler: str, number: int, now: datetime, tz: ZoneInfo
 ) -> dict[str, str]:
     due = case.due_at or now
     return {
@@ -101,7 +100,7 @@ class DeadlineMail:
         self._staff_language = staff_language
 
     def remind(
-        self, conn: Connection, key: str, case: CaseRow, to: str, thread: str | None, now: datetime
+        self, conn: Connection, key: str, case: Case, to: str, thread: str | None, now: datetime
     ) -> str | None:
         language = self._staff_language
         name = self._directory.department_name(case.department or "", language)
@@ -109,7 +108,7 @@ class DeadlineMail:
         return self._staff(conn, key, "reminder", case, to, values, thread, now)
 
     def interim(
-        self, conn: Connection, key: str, case: CaseRow, expected: datetime, now: datetime
+        self, conn: Connection, key: str, case: Case, expected: datetime, now: datetime
     ) -> str | None:
         office = self._directory.department_name(case.department or "", case.language)
         values = interim_values(case, office, expected, self._directory.timezone)
@@ -131,7 +130,7 @@ class DeadlineMail:
         self,
         conn: Connection,
         key: str,
-        case: CaseRow,
+        case: Case,
         to: str,
         handler: str,
         number: int,
@@ -147,7 +146,7 @@ class DeadlineMail:
         conn: Connection,
         key: str,
         kind: str,
-        case: CaseRow,
+        case: Case,
         to: str,
         values: dict[str, str],
         thread: str | None,
@@ -169,6 +168,6 @@ class DeadlineMail:
         )
         return self._queue(conn, mail, case, now)
 
-    def _queue(self, conn: Connection, mail: Mail, case: CaseRow, now: datetime) -> str | None:
+    def _queue(self, conn: Connection, mail: Mail, case: Case, now: datetime) -> str | None:
         """None when queued (now or by an earlier try of the task); else why the guard held it back."""
         return self._out.offer(conn, mail, case.id, now).held

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from gateway.model import Attachment, Decision
+from gateway.model import Attachment, Case, Decision
 from gateway.notifier.wording import word
-from gateway.store.cases import CaseRow
 
 SIGNATURE_HEADER = "X-Gateway-Signature"
 TIMESTAMP_HEADER = "X-Gateway-Timestamp"
@@ -22,7 +21,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 class Handover:
     """Everything a hand-over says, whether by mail or by webhook."""
 
-    case: CaseRow
+    case: Case
     decision: Decision
     department_name: str
     text: str

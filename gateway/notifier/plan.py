@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from gateway.mail.authres import authenticated
 from gateway.mail.automatic import receipt_withheld
-from gateway.model import Address, Attachment, Decision, InboundMessage
+from gateway.model import Address, Attachment, Case, Channel, Decision, InboundMessage
 from gateway.notifier.compose import Identity
 from gateway.notifier.handover import Handover, forward_values, local_time, webhook_document
 from gateway.notifier.outbound import HANDOVER_KINDS, Directory, Mail, Outbound
@@ -19,7 +19,6 @@ from gateway.notifier.templates import Templates
 from gateway.notifier.wording import greeting, word
 from gateway.store import cases as case_store
 from gateway.store import intake_rates, outbox
-from gateway.store.cases import CaseRow
 
 log = structlog.get_logger(__name__)
 
@@ -102,11 +101,11 @@ class Planner:
 
     # -- to the resident ------------------------------------------------------------------------
 
-    def _receipt(self, case: CaseRow, msg: InboundMessage) -> Mail | None:
+    def _receipt(self, case: Case, msg: InboundMessage) -> Mail | None:
         """The receipt a new case owes its resident; none for automatic mail and bounces."""
         if receipt_withheld(msg) is not None:  # intake records why on the case (issue 15)
             return None
-        if (case.decision or {}).get("rule") == ROLE_ADDRESS_RULE:  # postmaster@: no receipt (decision 0025)
+        if case.decision is not None and case.decision.rule == ROLE_ADDRESS_RULE:  # postmaster@ (0025)
             return None
         # Backscatter (issue 15): a stranger's subject ("CHEAP PILLS http://...") is echoed only to a sender
         # our own mail server authenticated (a DKIM or DMARC pass for the From domain, RFC 8601).
@@ -125,7 +124,7 @@ class Planner:
         )
 
     def compose_new_case(
-        self, case: CaseRow, msg: InboundMessage, decision: Decision | None, now: datetime
+        self, case: Case, msg: InboundMessage, decision: Decision | None, now: datetime
     ) -> dict[str, bytes]:
         """The mail `plan_new_case` would compose for *case*, by dedupe key: pure work that intake does
         before its transaction, so that SQLite's write lock is not held for it (decision 0016)."""
@@ -137,7 +136,7 @@ class Planner:
     def plan_new_case(
         self,
         conn: Connection,
-        case: CaseRow,
+        case: Case,
         msg: InboundMessage,
         decision: Decision | None,
         now: datetime,
@@ -157,7 +156,7 @@ class Planner:
             self.plan_handover(conn, case, decision, msg.text, msg.attachments, now, "new", composed)
         return held
 
-    def _new_case_limit(self, conn: Connection, case: CaseRow, peer: str, now: datetime) -> str | None:
+    def _new_case_limit(self, conn: Connection, case: Case, peer: str, now: datetime) -> str | None:
         """Why a new case gets no receipt: its sender, or its SMTP client, opened too many cases in the
         last hour (issue 15: amplification). The case itself is kept and handed over all the same."""
         hour_ago = now - timedelta(hours=1)
@@ -168,7 +167,7 @@ class Planner:
         if (
             per_client
             and peer
-            and case.channel == "smtp"
+            and case.channel is Channel.SMTP
             and intake_rates.new_cases_from_client(conn, peer, hour_ago) >= per_client
         ):
             return f"more than {per_client} new cases from this client address in an hour"
@@ -177,7 +176,7 @@ class Planner:
     def plan_answer(
         self,
         conn: Connection,
-        case: CaseRow,
+        case: Case,
         text: str,
         attachments: tuple[Attachment, ...],
         event_id: int,
@@ -211,7 +210,7 @@ class Planner:
     # -- to staff -------------------------------------------------------------------------------
 
     def _handover(
-        self, case: CaseRow, decision: Decision, text: str, attachments: tuple[Attachment, ...]
+        self, case: Case, decision: Decision, text: str, attachments: tuple[Attachment, ...]
     ) -> Handover:
         return Handover(
             case=case,
@@ -243,7 +242,7 @@ class Planner:
     def plan_handover(
         self,
         conn: Connection,
-        case: CaseRow,
+        case: Case,
         decision: Decision,
         text: str,
         attachments: tuple[Attachment, ...],
@@ -272,7 +271,7 @@ class Planner:
     def plan_follow_up(
         self,
         conn: Connection,
-        case: CaseRow,
+        case: Case,
         text: str,
         attachments: tuple[Attachment, ...],
         event_id: int,
@@ -312,7 +311,7 @@ class Planner:
             now,
         )
 
-    def plan_how_to_answer(self, conn: Connection, case: CaseRow, sender: str, now: datetime) -> None:
+    def plan_how_to_answer(self, conn: Connection, case: Case, sender: str, now: datetime) -> None:
         """Tell someone whose reply was not taken as an answer how to answer: once per case and sender."""
         self._send(
             conn,
@@ -332,7 +331,7 @@ class Planner:
     def plan_reroute_refused(
         self,
         conn: Connection,
-        case: CaseRow,
+        case: Case,
         sender: str,
         department: str,
         known: tuple[str, ...],
@@ -355,7 +354,7 @@ class Planner:
         )
 
     def plan_handler_bounced(
-        self, conn: Connection, case: CaseRow, address: str, reason: str, now: datetime
+        self, conn: Connection, case: Case, address: str, reason: str, now: datetime
     ) -> None:
         """A handler's address bounces: nobody is getting the case. Operations must hear of it."""
         to = self._directory.escalation(case.department) if case.department else None

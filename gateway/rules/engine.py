@@ -2,25 +2,50 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from gateway.deadlines.worktime import add_working_time
-from gateway.model import Decision
+from gateway.model import Decision, RuleMiss
 from gateway.rules.case import CaseFields
-from gateway.rules.conditions import Facts
+from gateway.rules.conditions import All, Condition, Facts
 from gateway.rules.config import Config, Department, Rule
 
 
 def route(config: Config, case: CaseFields, now: datetime) -> Decision:
-    """Where *case* goes: the first rule whose conditions all hold, else the default department."""
+    """Where *case* goes: the first rule whose conditions all hold, else the default department. The
+    decision names the rules tried before it and the condition each one missed on."""
     facts = Facts(case, now, config.timezone, config.word_index)
+    missed: list[Rule] = []
     for rule in config.rules:
         if rule.condition is None:
-            return _decide(config, rule.department, rule.name, rule.priority, ("always",), now, rule)
+            decision = _decide(config, rule.department, rule.name, rule.priority, ("always",), now, rule)
+            return _with_misses(decision, missed, facts)
         reasons = rule.condition.match(facts)
         if reasons is not None:
-            return _decide(config, rule.department, rule.name, rule.priority, reasons, now, rule)
-    return _decide(config, config.default, "default", "normal", ("no rule matched",), now)
+            decision = _decide(config, rule.department, rule.name, rule.priority, reasons, now, rule)
+            return _with_misses(decision, missed, facts)
+        missed.append(rule)
+    decision = _decide(config, config.default, "default", "normal", ("no rule matched",), now)
+    return _with_misses(decision, missed, facts)
+
+
+def _with_misses(decision: Decision, missed: list[Rule], facts: Facts) -> Decision:
+    """*decision* with why each rule in *missed* did not match: worked out only for those, after the
+    match, so that the first-match loop stays as cheap as before."""
+    if not missed:
+        return decision
+    misses = tuple(RuleMiss(r.name, why_not(r.condition, facts)) for r in missed if r.condition is not None)
+    return dataclasses.replace(decision, misses=misses)
+
+
+def why_not(condition: Condition, facts: Facts) -> str:
+    """The part of *condition* that does not hold for *facts*: in `all`, the first child that fails."""
+    if isinstance(condition, All):
+        for child in condition.children:
+            if child.match(facts) is None:
+                return why_not(child, facts)
+    return f"no match for {condition.describe()}"
 
 
 def matching_rule(config: Config, case: CaseFields, now: datetime) -> Rule | None:

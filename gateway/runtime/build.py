@@ -33,7 +33,7 @@ from gateway.intake.mailbox_desk import MailboxDesk
 from gateway.intake.parsers import ParserPool
 from gateway.intake.pipeline import Intake, Router
 from gateway.intake.receive import ReceiptWriter
-from gateway.model import Channel, Decision, InboundMessage
+from gateway.model import Case, Channel, Decision, InboundMessage
 from gateway.notifier.compose import Identity
 from gateway.notifier.deadline_mail import DeadlineMail
 from gateway.notifier.plan import ROLE_ADDRESS_RULE, Planner
@@ -43,7 +43,6 @@ from gateway.rules.live import LiveConfig, read_config
 from gateway.settings import Settings
 from gateway.settings.reply_secret import check_reply_secret
 from gateway.store import outbox
-from gateway.store.cases import CaseRow
 from gateway.store.db import Database, make_engine
 from gateway.store.leases import process_owner, release_dead_owners
 
@@ -78,11 +77,11 @@ def smtp_limits(settings: Settings) -> SmtpLimits:
     )
 
 
-def make_handlers(live: LiveConfig) -> Callable[[Connection, CaseRow], frozenset[str]]:
+def make_handlers(live: LiveConfig) -> Callable[[Connection, Case], frozenset[str]]:
     """Who may answer a case: its department's addresses and whoever got its latest hand-over (a
     contact may have left the configuration since). After a reroute, the old department no longer may."""
 
-    def handlers(conn: Connection, case: CaseRow) -> frozenset[str]:
+    def handlers(conn: Connection, case: Case) -> frozenset[str]:
         configured = live.handler_addresses(case.department) if case.department else frozenset()
         latest = outbox.latest_recipient(conn, case.id, ("forward",))
         return configured | ({latest} if latest else frozenset())

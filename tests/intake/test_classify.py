@@ -16,15 +16,15 @@ import pytest
 from sqlalchemy import Connection, select
 
 from gateway.intake.classify import Classifier
-from gateway.model import Address, AutoReplySignal, CaseStatus, InboundMessage, MessageKind
+from gateway.model import Address, AutoReplySignal, Case, CaseStatus, InboundMessage, MessageKind
 from gateway.model.tracking_code import new_code
 from gateway.notifier.bounce_address import bounce_address
 from gateway.notifier.compose import message_id_for
 from gateway.notifier.reply_address import reply_address
 from gateway.store import migrate, outbox
-from gateway.store.cases import CaseRow, create_case
 from gateway.store.db import Database, make_engine
 from gateway.store.tables import outbox as outbox_table
+from tests.support.mail import stored_case
 
 SECRET = "a-long-enough-secret-of-the-unit-tests-0123456789"
 PREFIX = "HEL"
@@ -46,14 +46,14 @@ CONTACTS = {
 @dataclass(frozen=True)
 class World:
     db: Database
-    case: CaseRow  # with talvi
-    moved: CaseRow  # handed to talvi first, rerouted to puisto since
+    case: Case  # with talvi
+    moved: Case  # handed to talvi first, rerouted to puisto since
     handover_id: str  # the Message-ID of our hand-over of `case`
     receipt_id: str  # the Message-ID of our receipt of `case`
     receipt_outbox_id: int
     moved_handover_id: str  # the Message-ID of the first hand-over of `moved`
 
-    def token_address(self, case: CaseRow, department: str) -> str:
+    def token_address(self, case: Case, department: str) -> str:
         return reply_address(CITY, case.code, department, SECRET)
 
 
@@ -64,9 +64,9 @@ class Incoming:
     mail_from: str | None = None
 
 
-def _new_case(conn: Connection, resident: str, department: str) -> CaseRow:
+def _new_case(conn: Connection, resident: str, department: str) -> Case:
     """A case with the columns intake's `_new_case` gives one."""
-    return create_case(
+    return stored_case(
         conn,
         code=new_code(PREFIX),
         status=str(CaseStatus.ROUTED),
@@ -84,7 +84,7 @@ def _new_case(conn: Connection, resident: str, department: str) -> CaseRow:
     )
 
 
-def _queue(conn: Connection, case: CaseRow, kind: str, to: str) -> tuple[str, int]:
+def _queue(conn: Connection, case: Case, kind: str, to: str) -> tuple[str, int]:
     """Our mail of *kind* on *case* in the outbox, with a Message-ID of ours as the planner makes it; its
     Message-ID and outbox id."""
     key = f"{kind}:{case.code}"

@@ -20,6 +20,7 @@ from gateway.store.db import Database
 from gateway.store.tables import case_clocks, scheduled_tasks
 from tests.conftest import REPO
 from tests.support.daemon import make_settings
+from tests.support.mail import stored_case
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning
 DUE = NOW + timedelta(days=7)
@@ -45,7 +46,7 @@ def _cases(db: Database, group: str, config: Config) -> list[int]:
     ids: list[int] = []
     with db.write() as conn:
         for n, (status, department, due, planned_as) in enumerate(SHAPES):
-            case = case_store.create_case(
+            case = stored_case(
                 conn, code=f"HEL-{group}{n:03d}-0000", status=str(planned_as or status), channel="smtp",
                 created_at=NOW, updated_at=NOW, resident_email="r@example.fi", resident_name="",
                 language="fi", subject="s", text="t", department=department, due_at=due,
@@ -110,7 +111,7 @@ def test_the_sweep_plans_a_stretch_in_short_transactions(
     ids: list[int] = []
     with db.write() as conn:
         for n in range(5):
-            case = case_store.create_case(
+            case = stored_case(
                 conn, code=f"HEL-SWEP-{n:04d}", status=str(CaseStatus.ROUTED), channel="smtp", created_at=NOW,
                 updated_at=NOW, resident_email="r@example.fi", resident_name="", language="fi", subject="s",
                 text="t", department="talvi", due_at=DUE,

@@ -146,3 +146,22 @@ def test_case_fields_from_message() -> None:
     )
     envelope = CaseFields.from_message(msg, channel="imap", recipients=["Palaute+X@hel.example"])
     assert envelope.recipients == ("palaute+x@hel.example",) and envelope.channel == "imap"
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "misses"),
+    [
+        ("Lumi!", "snow", ()),
+        ("Kaatunut puu", "tree", (("snow", "no match for words lum*"),)),
+        ("Roska-astia", "default", (("snow", "no match for words lum*"), ("tree", "no match for words puu"))),
+    ],
+    ids=["first-rule", "second-rule", "no-rule"],
+)
+def test_a_decision_says_which_rules_were_tried_before_and_why_they_missed(
+    config: Config, text: str, rule: str, misses: tuple[tuple[str, str], ...]
+) -> None:
+    """Issue 16: `gateway route` and the console can say why a rule did not match (Mailman's
+    `rule_misses`): every rule before the one taken, with the condition that did not hold."""
+    decision = route(config, CaseFields(text=text), datetime(2025, 1, 17, 13, tzinfo=HKI))
+    assert decision.rule == rule
+    assert tuple((m.rule, m.why) for m in decision.misses) == misses

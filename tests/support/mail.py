@@ -10,8 +10,9 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
+from gateway.model import Case
 from gateway.store.db import Database
 from gateway.store.tables import case_events, cases, outbox, receipts
 
@@ -98,3 +99,13 @@ __all__ = [
     "send",
     "settled",
 ]
+
+
+def stored_case(conn: Connection, **columns: object) -> Case:
+    """A case row with exactly *columns*, read back: for a shape that intake would not make (a due time
+    without a decision, a status set by hand)."""
+    from gateway.store import cases as case_store
+
+    found = case_store.get_case(conn, case_id=case_store.insert_case(conn, **columns))
+    assert found is not None
+    return found
