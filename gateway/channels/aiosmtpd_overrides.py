@@ -62,7 +62,7 @@ class GatewaySMTP(SMTP):
     """aiosmtpd's server, reading DATA in blocks, with room for the long lines real mail has.
 
     RFC 5321 allows 1,000 octets a line, but mail from real clients carries longer ones (HTML without
-    breaks, long encoded headers) and refusing it loses feedback (measured before the first line; docs/architecture.md). DATA lines may be as long
+    breaks, long encoded headers) and refusing it loses feedback (docs/findings.md). DATA lines may be as long
     as the size limit allows; a command line may have one MiB, which is also the most one read of the
     stream buffers.
     """

@@ -32,7 +32,7 @@ BACKOFF_FIRST = 1.0
 class ImapReader:
     """Reads one mailbox while this process holds its lease; stops within seconds of being asked.
 
-    imapclient blocks and is not thread-safe (measured before the first line; docs/architecture.md), so each reader owns one thread and one
+    imapclient blocks and is not thread-safe (docs/findings.md), so each reader owns one thread and one
     connection. A message is moved to the processed folder only after its receipt is committed; a crash
     in between leaves it in the folder below the committed mark, and the next round moves it unread.
     """
@@ -151,7 +151,7 @@ class ImapReader:
     def _connect(self) -> Any:
         m = self.mailbox
         context = ssl.create_default_context()
-        # A float timeout is both the connect timeout and the read timeout of every later call (measured before the first line; docs/architecture.md).
+        # A float timeout is the connect timeout and the read timeout of every later call (docs/findings.md).
         client = IMAPClient(m.host, m.port, ssl=m.tls is Tls.IMPLICIT, ssl_context=context, timeout=m.timeout)
         self._client = client
         if m.tls is Tls.STARTTLS:
@@ -167,7 +167,7 @@ class ImapReader:
         client._imap.untagged_responses.clear()
         client.noop()  # lets the server report mail that arrived since the last command
         # Every message still here: the folder is emptied as we go, so this stays small. Filter by UID
-        # ourselves: `UID n:*` answers the highest UID even when it is below n (measured before the first line; docs/architecture.md).
+        # ourselves: `UID n:*` answers the highest UID even when it is below n (docs/findings.md).
         uids = sorted(int(u) for u in client.search(["NOT", "DELETED"]))
         leftovers = [u for u in uids if u <= last]  # committed earlier, the move did not happen
         if leftovers:
@@ -211,7 +211,7 @@ class ImapReader:
             began = time.monotonic()
             answer = client.idle_check(timeout=SLICE)
             # After the server drops the connection, idle_check answers a BYE once and then [] at once,
-            # forever, without raising (measured before the first line; docs/architecture.md): both mean the connection is gone.
+            # forever, without raising (docs/findings.md): both mean the connection is gone.
             if any(isinstance(r, tuple) and r and r[0] == b"BYE" for r in answer):
                 raise Disconnected("server said BYE during IDLE")
             if answer:

@@ -107,7 +107,7 @@ class Classifier:
                 return Classified(MessageKind.AUTOMATIC, case, "automatic mail in the case's thread")
             if sender in self._handlers(conn, case):
                 return Classified(MessageKind.UNVERIFIED, case, "a handler without the signed reply address")
-            # A code or a thread quoted by a stranger proves nothing (peers: Zammad, docs/decisions/0026).
+            # A code or a thread quoted by a stranger proves nothing (docs/findings.md: Zammad).
             log.info("a stranger quoted a case; it gets a case of its own", quoted=case.code)
         if msg.auto_reply:
             return Classified(MessageKind.AUTOMATIC, None, "automatic mail that belongs to no case")

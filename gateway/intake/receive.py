@@ -23,7 +23,7 @@ class ReceiptWriter:
     """Commits receipts in groups and resolves each caller's future only after the commit.
 
     One commit per message tops out at 600–815 per second on SQLite with full durability; committing
-    every receipt that is waiting in one transaction reaches 820–985 with a lower p99 (measured before the first line; docs/architecture.md).
+    every receipt that is waiting in one transaction reaches 820–985 with a lower p99 (docs/findings.md).
     A caller never gets an id unless its row is durable, and gets StorageError if the commit failed.
     """
 

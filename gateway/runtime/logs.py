@@ -27,7 +27,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
 
     Per-message context (the case code, the receipt id) is bound with `bound_contextvars(...)`
     as a context manager: aiosmtpd reuses one task per connection, and a plain bind would leak into the
-    next message (measured before the first line; docs/architecture.md).
+    next message (docs/findings.md).
     """
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

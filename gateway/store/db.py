@@ -28,7 +28,7 @@ def _configure_sqlite(engine: Engine, sign: WaitingSign | NoSign) -> None:
 
     With a plain deferred BEGIN, concurrent read-then-write transactions fail with "database is locked"
     in spite of the busy timeout, because SQLite cannot upgrade a reader to a writer while another writer
-    waits (measured before the first line; docs/architecture.md). Taking the write lock at BEGIN makes writers queue
+    waits (docs/findings.md). Taking the write lock at BEGIN makes writers queue
     instead. Read-only transactions keep a deferred BEGIN so they never wait for writers (WAL).
     """
 
@@ -37,7 +37,7 @@ def _configure_sqlite(engine: Engine, sign: WaitingSign | NoSign) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")  # durable 250s; group commit pays for it (measured before the first line; docs/architecture.md)
+        cur.execute("PRAGMA synchronous=FULL")  # durable 250s; group commit pays for it (docs/findings.md)
         record.info["synchronous"] = "FULL"
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

@@ -18,7 +18,7 @@ from sqlalchemy import (
 
 from gateway.store.types import UTCDateTime
 
-# Named constraints so that Alembic's batch mode on SQLite can find them again (measured before the first line; docs/architecture.md).
+# Named constraints so that Alembic's batch mode on SQLite can find them again (docs/findings.md).
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -10,7 +10,7 @@ connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
     target_metadata=metadata,
-    render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table (measured before the first line; docs/architecture.md)
+    render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table (docs/findings.md)
     compare_type=True,
 )
 with context.begin_transaction():
