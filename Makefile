@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(BIN)/ruff check gateway tests bench
 	$(BIN)/ruff format --check gateway tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # the layers of docs/architecture.md (contracts in pyproject.toml)
 	$(BIN)/pytest
 
 ## the suite again with the system date moved (issue 15: no test may depend on today's date): a Sunday
