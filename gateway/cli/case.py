@@ -7,13 +7,13 @@ import json
 import sys
 from typing import Any
 
+from gateway.cli.common import database, read_code
 from gateway.model import Case
-from gateway.model.tracking_code import normalise
 from gateway.settings import Settings
 from gateway.store import cases as case_store
 from gateway.store.cases import EventRow
 from gateway.store.codec import decision_json
-from gateway.store.db import Database, make_engine
+from gateway.store.db import Database
 
 
 def case_json(case: Case, events: list[EventRow], files: list[tuple[str, str, int]]) -> dict[str, Any]:
@@ -41,18 +41,11 @@ def case_json(case: Case, events: list[EventRow], files: list[tuple[str, str, in
 
 
 def case_command(settings: Settings, args: argparse.Namespace) -> int:
-    code = normalise(args.code, settings.code_prefix)
+    code = read_code(settings, args.code)
     if code is None:
-        print(
-            f"gateway: {args.code!r} is not a tracking code ({settings.code_prefix}-XXXX-XXXX)",
-            file=sys.stderr,
-        )
         return 2
-    db = Database(make_engine(settings.database_url))
-    try:
+    with database(settings) as db:
         return _case_command(settings, args, db, code)
-    finally:
-        db.dispose()
 
 
 def _case_command(settings: Settings, args: argparse.Namespace, db: Database, code: str) -> int:

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from gateway.cli.common import database, read_code
 from gateway.model import CaseStatus, EventKind
-from gateway.model.tracking_code import normalise
 from gateway.notifier.deadline_mail import span
 from gateway.settings import Settings
 from gateway.store import cases as case_store
-from gateway.store.db import Database, make_engine
 from gateway.store.tables import cases
 
 OPEN_STATUSES = (str(CaseStatus.NEW), str(CaseStatus.ROUTED))
@@ -40,19 +39,15 @@ def add_parsers(
 
 def cases_command(settings: Settings, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
-    db = Database(make_engine(settings.database_url))
-    try:
-        with db.read() as conn:
-            query = select(cases.c.code, cases.c.department, cases.c.status, cases.c.due_at)
-            if args.overdue:
-                # ix_cases_status_due_at: one index range per open status
-                query = query.where(cases.c.status.in_(OPEN_STATUSES), cases.c.due_at < now)
-                query = query.order_by(cases.c.due_at)
-            else:
-                query = query.order_by(cases.c.id.desc())
-            rows = conn.execute(query.limit(args.limit)).all()
-    finally:
-        db.dispose()
+    with database(settings) as db, db.read() as conn:
+        query = select(cases.c.code, cases.c.department, cases.c.status, cases.c.due_at)
+        if args.overdue:
+            # ix_cases_status_due_at: one index range per open status
+            query = query.where(cases.c.status.in_(OPEN_STATUSES), cases.c.due_at < now)
+            query = query.order_by(cases.c.due_at)
+        else:
+            query = query.order_by(cases.c.id.desc())
+        rows = conn.execute(query.limit(args.limit)).all()
     found = [
         {
             "code": r.code,
@@ -81,12 +76,8 @@ def status_command(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.rules import ConfigError
     from gateway.rules.live import read_config
 
-    code = normalise(args.code, settings.code_prefix)
+    code = read_code(settings, args.code)
     if code is None:
-        print(
-            f"gateway: {args.code!r} is not a tracking code ({settings.code_prefix}-XXXX-XXXX)",
-            file=sys.stderr,
-        )
         return 2
     try:
         config = read_config(settings)
@@ -94,18 +85,14 @@ def status_command(settings: Settings, args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     now = datetime.now(UTC)
-    db = Database(make_engine(settings.database_url))
-    try:
-        with db.write() as conn:
-            case = case_store.get_case(conn, code=code)
-            if case is None:
-                print(f"gateway: no case {code}", file=sys.stderr)
-                return 1
-            text = f"status {case.status} -> {args.status}" + (f": {args.why}" if args.why else "")
-            case_store.insert_event(conn, case.id, EventKind.NOTE, now, actor=args.by, text=text)
-            fresh = set_status(conn, case, CaseStatus(args.status), now, config)
-    finally:
-        db.dispose()
+    with database(settings) as db, db.write() as conn:
+        case = case_store.get_case(conn, code=code)
+        if case is None:
+            print(f"gateway: no case {code}", file=sys.stderr)
+            return 1
+        text = f"status {case.status} -> {args.status}" + (f": {args.why}" if args.why else "")
+        case_store.insert_event(conn, case.id, EventKind.NOTE, now, actor=args.by, text=text)
+        fresh = set_status(conn, case, CaseStatus(args.status), now, config)
     due = fresh.due_at.isoformat() if fresh.due_at else "-"
     print(f"{code} {fresh.status}; answer due {due}")
     return 0

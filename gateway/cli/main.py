@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+from gateway.cli.common import database
 from gateway.errors import SettingsError
 from gateway.settings import Settings, load_settings
 from gateway.settings.reply_secret import resolve_reply_secret
@@ -200,10 +201,8 @@ def _cases(settings: Settings, args: argparse.Namespace) -> int:
 
 def _reprocess(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.store import receipts
-    from gateway.store.db import Database, make_engine
 
-    db = Database(make_engine(settings.database_url))
-    try:
+    with database(settings) as db:
         if args.list:
             parked = receipts.list_parked(db)
             for receipt_id, at, error in parked:
@@ -214,8 +213,6 @@ def _reprocess(settings: Settings, args: argparse.Namespace) -> int:
             print("receipts that ended without a case: gateway receipts --without-case", file=sys.stderr)
             return EXIT_OK
         count = receipts.requeue_parked(db, args.ids or None)
-    finally:
-        db.dispose()
     print(f"{count} parked receipt(s) queued again; the running daemon processes them", file=sys.stderr)
     return EXIT_OK
 
@@ -228,10 +225,8 @@ def _receipts(settings: Settings, args: argparse.Namespace) -> int:
 
 def _db(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.store import migrate
-    from gateway.store.db import Database, make_engine
 
-    db = Database(make_engine(settings.database_url))
-    try:
+    with database(settings) as db:
         if args.db_command == "upgrade":
             migrate.upgrade(db)
             print(f"schema at {migrate.current_revision(db)}", file=sys.stderr)
@@ -240,8 +235,6 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
             print(f"schema at {migrate.current_revision(db)}", file=sys.stderr)
         else:
             print(migrate.current_revision(db) or "(empty)")
-    finally:
-        db.dispose()
     return EXIT_OK
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from gateway.cli.common import database
 from gateway.mail import parse
 from gateway.settings import Settings
 from gateway.store import receipts
-from gateway.store.db import Database, make_engine
 from gateway.store.receipts import CaselessReceipt
 
 _OUTCOMES = {
@@ -42,11 +42,8 @@ def why(receipt: CaselessReceipt, code_prefix: str) -> str:
 
 
 def receipts_command(settings: Settings, args: argparse.Namespace) -> int:
-    db = Database(make_engine(settings.database_url))
-    try:
+    with database(settings) as db:
         found = receipts.list_without_case(db, args.limit)
-    finally:
-        db.dispose()
     rows = [
         {
             "id": r.id,

@@ -15,7 +15,6 @@ from gateway.notifier.compose import Identity
 from gateway.notifier.handover import Handover, forward_values, local_time, webhook_document
 from gateway.notifier.outbound import HANDOVER_KINDS, Directory, Mail, Outbound
 from gateway.notifier.reply_address import reply_address
-from gateway.notifier.templates import Templates
 from gateway.notifier.wording import greeting, word
 from gateway.store import cases as case_store
 from gateway.store import intake_rates, outbox
@@ -36,43 +35,25 @@ class Planner:
 
     def __init__(
         self,
-        templates: Templates,
-        identity: Identity,
+        outbound: Outbound,
         directory: Directory,
-        notices_per_recipient_per_hour: int = 5,
-        notices_per_case_per_hour: int = 10,
-        relays_per_case_per_hour: int = 6,
-        unreachable_for: timedelta = timedelta(days=3),
+        *,
         staff_language: str = "fi",
         new_cases_per_sender_per_hour: int = 0,
         new_cases_per_client_per_hour: int = 0,
         trusted_authserv_id: str = "",
     ) -> None:
-        self._out = Outbound(
-            templates,
-            identity,
-            directory,
-            notices_per_recipient_per_hour=notices_per_recipient_per_hour,
-            notices_per_case_per_hour=notices_per_case_per_hour,
-            relays_per_case_per_hour=relays_per_case_per_hour,
-            unreachable_for=unreachable_for,
-        )
+        self._out = outbound
+        self._identity = outbound.identity
+        self._directory = directory
         self._new_per_sender = new_cases_per_sender_per_hour
         self._new_per_client = new_cases_per_client_per_hour
         self._trusted_authserv_id = trusted_authserv_id
-        self._templates = templates
-        self._identity = identity
-        self._directory = directory
         self._staff_language = staff_language
 
     @property
     def identity(self) -> Identity:
         return self._identity
-
-    @property
-    def outbound(self) -> Outbound:
-        """The one path every mail we send takes: the guard, then the outbox (deadline notices too)."""
-        return self._out
 
     def reply_address(self, code: str, department: str | None) -> str:
         """The signed address *department*'s staff answer case *code* through: the token is bound to the

@@ -36,6 +36,7 @@ from gateway.intake.receive import ReceiptWriter
 from gateway.model import Case, Channel, Decision, InboundMessage
 from gateway.notifier.compose import Identity
 from gateway.notifier.deadline_mail import DeadlineMail
+from gateway.notifier.outbound import Outbound
 from gateway.notifier.plan import ROLE_ADDRESS_RULE, Planner
 from gateway.notifier.templates import Templates
 from gateway.rules import CaseFields, route, route_to
@@ -155,9 +156,10 @@ class Gateway:
         return Templates(self.settings.templates_dir)
 
     @cached_property
-    def planner(self) -> Planner:
+    def outbound(self) -> Outbound:
+        """The one path every mail takes: its guard (rate limits, unreachable addresses) and the outbox."""
         s = self.settings
-        return Planner(
+        return Outbound(
             self.templates,
             identity_for(s, self.live),
             self.live,
@@ -165,6 +167,14 @@ class Gateway:
             notices_per_case_per_hour=s.notices_per_case_per_hour,
             relays_per_case_per_hour=s.relays_per_case_per_hour,
             unreachable_for=timedelta(days=s.unreachable_days),
+        )
+
+    @cached_property
+    def planner(self) -> Planner:
+        s = self.settings
+        return Planner(
+            self.outbound,
+            self.live,
             staff_language=s.staff_language,
             new_cases_per_sender_per_hour=s.new_cases_per_sender_per_hour,
             new_cases_per_client_per_hour=s.new_cases_per_client_per_hour,
@@ -218,8 +228,9 @@ class Gateway:
 
     @cached_property
     def deadline_mail(self) -> DeadlineMail:
-        planner = self.planner
-        return DeadlineMail(planner.outbound, self.live, planner.reply_address, self.settings.staff_language)
+        return DeadlineMail(
+            self.outbound, self.live, self.planner.reply_address, self.settings.staff_language
+        )
 
     @cached_property
     def deadlines(self) -> DeadlineWorker:
