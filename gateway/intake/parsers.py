@@ -14,13 +14,17 @@ import structlog
 
 from gateway.mail import parse
 from gateway.mail.body import DEFAULT_LIMITS, ParseLimits
-from gateway.model import InboundMessage
+from gateway.model import Channel, InboundMessage
 from gateway.store.receipts import Receipt
+from gateway.submission.document import to_message
+
+# Receipts whose raw bytes are a submission document, not a mail (issue 17): read by `to_message`.
+SUBMISSION_CHANNELS = frozenset({Channel.WEB, Channel.OPEN311, Channel.PHONE, Channel.WALK_IN})
 
 log = structlog.get_logger(__name__)
 
 # What a parser gets of a receipt, and gives back: the message, or the traceback that parks the receipt.
-Envelope = tuple[bytes, tuple[str, ...], str | None]
+Envelope = tuple[bytes, tuple[str, ...], str | None, str]  # raw, rcpt_tos, mail_from, channel
 Parsed = InboundMessage | str
 ParseFunction = Callable[..., InboundMessage]
 
@@ -28,9 +32,12 @@ ParseFunction = Callable[..., InboundMessage]
 def parse_one(
     function: ParseFunction | None, envelope: Envelope, code_prefix: str, limits: ParseLimits = DEFAULT_LIMITS
 ) -> Parsed:
-    """Parse one receipt's message with *function* (None: `gateway.mail.parse`)."""
-    raw, rcpt_tos, mail_from = envelope
+    """Parse one receipt's message with *function* (None: `gateway.mail.parse`, or for a submission
+    made outside mail `gateway.submission.document.to_message`)."""
+    raw, rcpt_tos, mail_from, channel = envelope
     try:
+        if function is None and channel in SUBMISSION_CHANNELS:
+            return to_message(raw)
         return (function or parse)(
             raw, envelope_rcpts=rcpt_tos, mail_from=mail_from, code_prefix=code_prefix, limits=limits
         )
@@ -142,7 +149,7 @@ class ParserPool:
 
 
 def _envelope(receipt: Receipt) -> Envelope:
-    return receipt.raw, receipt.rcpt_tos, receipt.mail_from
+    return receipt.raw, receipt.rcpt_tos, receipt.mail_from, str(receipt.channel)
 
 
 class ParsedStream:

@@ -166,7 +166,8 @@ class Intake:
         """The case *msg* opens, with a fresh code and its routing decision."""
         decision = self._router(msg, receipt.channel, receipt.rcpt_tos, now) if self._router else None
         return NewCase(
-            code=new_code(self._prefix),
+            # a submission's code was drawn before its receipt was stored, and shown (issue 17)
+            code=receipt.tracking_code or new_code(self._prefix),
             channel=receipt.channel,
             created_at=now,
             resident_email=msg.sender.email,
@@ -176,6 +177,11 @@ class Intake:
             text=msg.text,
             message_id=msg.message_id,
             decision=decision,
+            category=msg.category,
+            location=msg.location,
+            address=msg.address,
+            resident_phone=msg.phone,
+            publish_consent=msg.publish_consent,
         )
 
     def start(self) -> None:

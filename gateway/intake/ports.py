@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from gateway.model.receipt import MailboxState, NewReceipt, ReceiptId
+from gateway.model.receipt import MailboxState, NewReceipt, ReceiptId, Stored
 
 
 class Receiver(Protocol):
@@ -17,6 +17,11 @@ class Receiver(Protocol):
     again later") when it could not be committed. Batching is behind it (`intake.receive`)."""
 
     async def receive(self, item: NewReceipt) -> ReceiptId: ...
+
+    async def submit(self, item: NewReceipt) -> Stored:
+        """The same commit, answering what *item* became: a web submission needs its tracking code, and
+        a retried one (the same idempotency key) the code it was given the first time (issue 17)."""
+        ...
 
 
 class MailboxPort(Protocol):

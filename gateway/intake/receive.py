@@ -12,9 +12,9 @@ from datetime import datetime
 import structlog
 
 from gateway.errors import StorageError
-from gateway.model.receipt import NewReceipt, ReceiptId
+from gateway.model.receipt import NewReceipt, ReceiptId, Stored
 from gateway.store.db import Database
-from gateway.store.receipts import insert_receipts
+from gateway.store.receipts import store_receipts
 
 log = structlog.get_logger(__name__)
 
@@ -31,16 +31,20 @@ class ReceiptWriter:
         self._db = db
         self._clock = clock
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[NewReceipt, asyncio.Future[int]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[NewReceipt, asyncio.Future[Stored]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.committed = asyncio.Event()  # set after each commit: wakes the intake worker
 
     async def receive(self, item: NewReceipt) -> ReceiptId:
         """Return the id of *item*'s receipt once it is committed."""
+        return (await self.submit(item)).id
+
+    async def submit(self, item: NewReceipt) -> Stored:
+        """What *item* became once committed: its receipt, or the one its idempotency key named."""
         if self._task is None or self._task.done():
             raise StorageError("receipt writer is not running")
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, future))
         return await asyncio.shield(future)  # a dropped client must not cancel a commit in hand
 
@@ -69,20 +73,20 @@ class ReceiptWriter:
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                ids = await asyncio.to_thread(self._commit, [item for item, _ in batch])
+                answers = await asyncio.to_thread(self._commit, [item for item, _ in batch])
             except Exception as exc:  # the worker-loop catch-all: every waiting sender gets a 451
                 log.error("receipt commit failed", error=str(exc), count=len(batch))
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(StorageError(str(exc)))
             else:
-                for (_, future), receipt_id in zip(batch, ids, strict=True):
+                for (_, future), answer in zip(batch, answers, strict=True):
                     if not future.done():
-                        future.set_result(receipt_id)
+                        future.set_result(answer)
                 self.committed.set()
             finally:
                 for _ in batch:
                     self._queue.task_done()
 
-    def _commit(self, items: list[NewReceipt]) -> list[int]:
-        return self._db.write_eagerly(lambda conn: insert_receipts(conn, items, self._clock()))
+    def _commit(self, items: list[NewReceipt]) -> list[Stored]:
+        return self._db.write_eagerly(lambda conn: store_receipts(conn, items, self._clock()))

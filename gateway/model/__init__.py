@@ -5,7 +5,7 @@ from gateway.model.case import Case, NewCase
 from gateway.model.decision import Decision, RuleMiss
 from gateway.model.kinds import AutoReplySignal, CaseStatus, Channel, EventKind, MessageKind
 from gateway.model.message import Address, Attachment, InboundMessage
-from gateway.model.receipt import NewReceipt, ReceiptId
+from gateway.model.receipt import NewReceipt, ReceiptId, Stored
 
 __all__ = [
     "Address",
@@ -22,4 +22,5 @@ __all__ = [
     "NewReceipt",
     "ReceiptId",
     "RuleMiss",
+    "Stored",
 ]

@@ -25,6 +25,11 @@ class NewCase:
     message_id: str | None = None
     decision: Decision | None = None
     status: CaseStatus | None = None  # None: routed when the decision names a contact, else new
+    category: str | None = None
+    location: tuple[float, float] | None = None  # (lat, lon)
+    address: str = ""
+    resident_phone: str = ""
+    publish_consent: bool = False
 
     @property
     def opening_status(self) -> CaseStatus:
@@ -55,3 +60,10 @@ class Case:
     decision: Decision | None
     due_at: datetime | None
     first_response_due_at: datetime | None
+    # what a web, API, phone or walk-in submission told besides its text (issue 17)
+    category: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str = ""
+    resident_phone: str = ""
+    publish_consent: bool = False

@@ -50,3 +50,9 @@ class InboundMessage:
     skipped_parts: int = 0  # MIME parts not read: nested past the depth limit or past max_mime_parts
     attachments_left_out: int = 0  # attachments past max_attachments, kept only in the raw message
     bounced_recipients: tuple[str, ...] = ()  # a DSN's Final-Recipient addresses (RFC 3464), lower-case
+    # What a web, API, phone or walk-in submission says besides its text (issue 17); mail has none of it
+    category: str | None = None  # a key of departments.yaml's `categories:`
+    location: tuple[float, float] | None = None  # (lat, lon), WGS 84
+    address: str = ""  # the place as the resident wrote it
+    phone: str = ""  # the resident's phone number, when given
+    publish_consent: bool = False  # the resident allows publishing (after moderation)

@@ -42,8 +42,10 @@ class Planner:
         new_cases_per_sender_per_hour: int = 0,
         new_cases_per_client_per_hour: int = 0,
         trusted_authserv_id: str = "",
+        web_url: str = "",
     ) -> None:
         self._out = outbound
+        self._web_url = web_url.rstrip("/")  # the tracking page's links in receipts (issue 17)
         self._identity = outbound.identity
         self._directory = directory
         self._new_per_sender = new_cases_per_sender_per_hour
@@ -99,7 +101,11 @@ class Planner:
             to=Address(case.resident_email, case.resident_name),
             template="receipt",
             language=case.language,
-            values={"code": case.code, "subject": msg.subject if echo else ""},
+            values={
+                "code": case.code,
+                "subject": msg.subject if echo else "",
+                "track_url": f"{self._web_url}/track/{case.code}" if self._web_url else "",
+            },
             in_reply_to=msg.message_id,
             references=msg.references,
         )

@@ -35,6 +35,8 @@ class CaseFields:
         Without them the To and Cc addresses are used (Bcc and forwarding are then invisible).
         """
         rcpts = tuple(recipients) if recipients is not None else msg.to + msg.cc
+        category = category if category is not None else msg.category
+        location = location if location is not None else msg.location
         return cls(
             text=msg.text,
             subject=msg.subject,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -89,6 +89,21 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Category:
+    """A topic of the web form and an Open311 service (departments.yaml `categories:`, issue 17)."""
+
+    key: str
+    name: Mapping[str, str]  # fi, sv, en
+    service_code: str  # Open311's
+    description: Mapping[str, str] = field(default_factory=dict)
+    keywords: tuple[str, ...] = ()  # Open311's `keywords`
+    group: str = ""  # Open311's `group`
+
+    def display_name(self, language: str | None = None) -> str:
+        return self.name.get(language or "fi") or next(iter(self.name.values()), self.key)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """departments.yaml + rules.yaml + areas.geojson, validated and compiled."""
 
@@ -103,6 +118,11 @@ class Config:
     departments_file: str = "departments.yaml"
     rules_file: str = "rules.yaml"
     deadlines: DeadlinePolicy = DEFAULT_POLICY  # the top-level `deadlines:` block of departments.yaml
+    categories: Mapping[str, Category] = field(default_factory=dict)  # issue 17: the form's topics
+
+    def category_by_code(self, service_code: str) -> Category | None:
+        """The category Open311 names by *service_code*."""
+        return next((c for c in self.categories.values() if c.service_code == service_code), None)
 
     def deadline_policy(self, department: str | None) -> DeadlinePolicy:
         """The reminder, interim notice and alarm schedule of *department* (issue 5)."""

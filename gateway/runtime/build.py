@@ -38,6 +38,7 @@ from gateway.notifier.compose import Identity
 from gateway.notifier.deadline_mail import DeadlineMail
 from gateway.notifier.outbound import Outbound
 from gateway.notifier.plan import ROLE_ADDRESS_RULE, Planner
+from gateway.notifier.reply_address import derive_key
 from gateway.notifier.templates import Templates
 from gateway.rules import CaseFields, route, route_to
 from gateway.rules.live import LiveConfig, read_config
@@ -46,6 +47,10 @@ from gateway.settings.reply_secret import check_reply_secret
 from gateway.store import outbox
 from gateway.store.db import Database, make_engine
 from gateway.store.leases import process_owner, release_dead_owners
+from gateway.web.app import build_app
+from gateway.web.context import WebContext
+from gateway.web.limits import RateLimiter
+from gateway.web.server import HttpServer
 
 log = structlog.get_logger(__name__)
 
@@ -179,6 +184,7 @@ class Gateway:
             new_cases_per_sender_per_hour=s.new_cases_per_sender_per_hour,
             new_cases_per_client_per_hour=s.new_cases_per_client_per_hour,
             trusted_authserv_id=s.trusted_authserv_id,
+            web_url=s.web_url if s.http_enabled or s.public_url else "",
         )
 
     @cached_property
@@ -268,3 +274,22 @@ class Gateway:
         # One thread and connection per mailbox; a commit wakes intake through the writer's event.
         desk = MailboxDesk(self.db, self.clock, self.writer.committed_elsewhere)
         return [ImapReader(m, desk, self.owner) for m in self.settings.mailboxes]
+
+    @cached_property
+    def web(self) -> WebContext:
+        s, live = self.settings, self.live
+        return WebContext(
+            receiver=self.writer,
+            db=self.db,
+            config=lambda: live.current,
+            settings=s,
+            clock=self.clock,
+            form_key=derive_key(s.reply_secret, "web-form"),
+            posts=RateLimiter(s.web_posts_per_client_per_minute, s.web_posts_per_minute),
+            lookups=RateLimiter(s.track_lookups_per_client_per_minute, 0),
+        )
+
+    @cached_property
+    def http(self) -> HttpServer:
+        s = self.settings
+        return HttpServer(build_app(self.web), s.http_host, s.http_port, s.trusted_proxies)

@@ -83,7 +83,13 @@ def services_for(
     queued = asyncio.Event()  # intake or a deadline queued mail: the outbox looks at once
     found: list[Service] = [_config(gw)]
     if accepts:
-        found += [_smtp(gw), _imap(gw)]
+        # Each way in sets its event once it has stopped and answered what it held; then the receipt
+        # writer commits the last receipts and stops.
+        closed = {name: asyncio.Event() for name in ("smtp", "imap", "http")}
+        doors = [_smtp(gw, closed["smtp"]), _imap(gw, closed["imap"])]
+        if gw.settings.http_enabled:
+            doors.append(_http(gw, closed["http"]))
+        found += [_receipts(gw, [closed[d.name] for d in doors]), *doors]  # the writer starts first
     if "deadlines" in loops:
         found.append(_deadlines(gw, queued))
     if "intake" in loops:
@@ -121,24 +127,55 @@ def _config(gw: Gateway) -> Service:
     return Service("config", run, on_reload=wanted.set)
 
 
-def _smtp(gw: Gateway) -> Service:
+def _receipts(gw: Gateway, closed: list[asyncio.Event]) -> Service:
+    """The receipt writer every way in commits through: started first, and stopped only once every
+    way in (SMTP, IMAP, HTTP) has answered what it holds, so that nothing in hand misses its commit."""
+
     async def start() -> None:
         gw.writer.start()
+
+    async def run(stopping: asyncio.Event) -> None:
+        await stopping.wait()
+        for event in closed:
+            await event.wait()
+        await gw.writer.stop()  # commit what senders are waiting for
+
+    return Service("receipts", run, start=start)
+
+
+def _smtp(gw: Gateway, closed: asyncio.Event) -> Service:
+    async def start() -> None:
         await gw.smtp.start()
 
     async def run(stopping: asyncio.Event) -> None:
         await stopping.wait()
         await gw.smtp.stop()  # stop accepting; every DATA in hand gets its commit and its answer
-        await gw.writer.stop()  # commit what senders are waiting for
+        closed.set()
 
     return Service("smtp", run, start=start)
 
 
-def _imap(gw: Gateway) -> Service:
+def _http(gw: Gateway, closed: asyncio.Event) -> Service:
+    """The web front (issue 17): stops accepting, and lets the requests in flight get their answers."""
+
+    async def start() -> None:
+        await gw.http.start()
+        log.info("web front listening", host=gw.settings.http_host, port=gw.http.port)
+
+    async def run(stopping: asyncio.Event) -> None:
+        await stopping.wait()
+        await gw.http.stop()
+        closed.set()
+
+    return Service("http", run, start=start)
+
+
+def _imap(gw: Gateway, closed: asyncio.Event) -> Service:
     async def run(stopping: asyncio.Event) -> None:
         async with asyncio.TaskGroup() as readers:  # a reader finishes the message in hand
             for reader in gw.imap:
                 readers.create_task(reader.run(stopping), name=f"imap-{reader.mailbox.name}")
+        closed.set()
 
     return Service("imap", run)
 

@@ -50,6 +50,25 @@ class Settings:
     # their mail opens a case for `role_department` (empty: the rules' default) with no receipt sent back
     role_addresses: str = "postmaster,abuse"
     role_department: str = ""
+    # the web front (issue 17): the form, the tracking page, the webhook API and Open311, served by the
+    # accepting process beside SMTP
+    http_enabled: bool = True
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    # the address residents reach the web front at, for the links in our mail; empty: http://host:port
+    public_url: str = ""
+    # reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated addresses);
+    # from anyone else those headers are ignored and the connection's own address counts
+    http_trusted_proxies: str = ""
+    http_max_body_bytes: int = 52 * 1024 * 1024  # 5 photos of 10 MB, base64 or not, and the text
+    # how fast one client address may send (beyond it 429 with Retry-After); 0: no limit
+    web_posts_per_client_per_minute: int = 10  # the form, the webhook and Open311 POSTs
+    web_posts_per_minute: int = 1200  # all clients together
+    track_lookups_per_client_per_minute: int = 30  # tracking codes looked up: no enumeration
+    form_min_seconds: float = 3.0  # a form sent sooner after it was shown is a robot's
+    form_max_age_hours: float = 24.0  # an older form is shown again, with what was written in it
+    # the city's bounding box, "south,west,north,east" in degrees: coordinates outside it are refused
+    city_bounds: str = "60.08,24.78,60.30,25.27"
     # outbound mail: a relay when outbound_host is set, else a maildir
     outbox_maildir: Path = Path("var/outbox")
     outbound_host: str = ""
@@ -132,6 +151,21 @@ class Settings:
             return self.workers
         return 2 if self.is_sqlite else 3
 
+    @property
+    def web_url(self) -> str:
+        """Where residents reach the web front, without a trailing slash (links in mail and pages)."""
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """`city_bounds` as (south, west, north, east)."""
+        south, west, north, east = (float(x) for x in self.city_bounds.split(","))
+        return south, west, north, east
+
+    @property
+    def trusted_proxies(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.http_trusted_proxies.split(",") if a.strip())
+
     def path(self, name: str) -> Path:
         """A configuration file's path inside config_dir."""
         return self.config_dir / name
@@ -201,6 +235,12 @@ def load_settings(file: Path | None = None, environ: Mapping[str, str] | None = 
         raise SettingsError(f"intake_parsers: {settings.intake_parsers} is not 0 or a number of processes")
     if settings.staff_language not in STAFF_LANGUAGES:
         raise SettingsError(f"staff_language: {settings.staff_language!r} is not one of fi, sv, en")
+    try:
+        south, west, north, east = settings.bounds
+    except ValueError:
+        raise SettingsError(f"city_bounds: {settings.city_bounds!r} is not 'south,west,north,east'") from None
+    if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+        raise SettingsError(f"city_bounds: {settings.city_bounds!r} is not 'south,west,north,east'")
     if settings.workers < -1:
         raise SettingsError(f"workers: {settings.workers} is not -1 (automatic), 0 or a number of processes")
     return settings

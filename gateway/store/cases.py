@@ -72,6 +72,12 @@ _CASE_DEFAULTS: dict[str, Any] = {
     "decision": None,
     "due_at": None,
     "first_response_due_at": None,
+    "category": None,
+    "latitude": None,
+    "longitude": None,
+    "address": "",
+    "resident_phone": "",
+    "publish_consent": False,
 }
 
 
@@ -97,6 +103,12 @@ def case_row(new: NewCase) -> dict[str, Any]:
         "text": new.text,
         "message_id": new.message_id,
         **decision_columns(new.decision),
+        "category": new.category,
+        "latitude": new.location[0] if new.location else None,
+        "longitude": new.location[1] if new.location else None,
+        "address": new.address,
+        "resident_phone": new.resident_phone,
+        "publish_consent": new.publish_consent,
     }
 
 
@@ -130,6 +142,12 @@ def case_to_be(new: NewCase, case_id: int = 0) -> Case:
         decision=d,
         due_at=d.due if d else None,
         first_response_due_at=d.first_response_due if d else None,
+        category=new.category,
+        latitude=new.location[0] if new.location else None,
+        longitude=new.location[1] if new.location else None,
+        address=new.address,
+        resident_phone=new.resident_phone,
+        publish_consent=new.publish_consent,
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -53,7 +55,14 @@ receipts = Table(
     Column("lease_until", UTCDateTime(), nullable=True),
     Column("lease_owner", String(64), nullable=True),
     Column("processed_at", UTCDateTime(), nullable=True),
+    # issue 17: a submission's tracking code, drawn before it is stored and shown at once; who sent it
+    # and the idempotency key it gave (one receipt per client and key)
+    Column("tracking_code", String(32), nullable=True),
+    Column("client", String(64), nullable=False, default=""),
+    Column("idempotency_key", String(255), nullable=True),
     Index("ix_receipts_state_id", "state", "id"),
+    Index("ix_receipts_tracking_code", "tracking_code", unique=True),
+    Index("ix_receipts_client_idempotency_key", "client", "idempotency_key", unique=True),
     Index("ix_receipts_sha256", "sha256"),
     Index("ix_receipts_peer_received_at", "peer", "received_at"),  # new cases per client an hour
 )
@@ -90,7 +99,15 @@ cases = Table(
     Column("decision", JSON, nullable=True),
     Column("due_at", UTCDateTime(), nullable=True),
     Column("first_response_due_at", UTCDateTime(), nullable=True),
+    # what a web, API, phone or walk-in submission told besides its text (issue 17)
+    Column("category", String(64), nullable=True),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("address", Text, nullable=False, default=""),
+    Column("resident_phone", Text, nullable=False, default=""),
+    Column("publish_consent", Boolean, nullable=False, default=False),
     Index("ix_cases_resident_email", "resident_email"),
+    Index("ix_cases_updated_at", "updated_at"),  # Open311's updated_after/updated_before
     Index("ix_cases_status_due_at", "status", "due_at"),
 )
 
@@ -214,4 +231,32 @@ case_clocks = Table(
     Column("due_seen", UTCDateTime(), nullable=True),
     Column("waiting_since", UTCDateTime(), nullable=True),
     Column("planned_at", UTCDateTime(), nullable=False),
+)
+
+# What the city has made public of a case (issue 17; moderation fills it in issue 18): the public texts of
+# the question and the answer. Only cases with a row here and no `withdrawn_at` are listed in public.
+publications = Table(
+    "publications",
+    metadata,
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("question", Text, nullable=False, default=""),
+    Column("answer", Text, nullable=False, default=""),
+    Column("published_at", UTCDateTime(), nullable=False),
+    Column("published_by", Text, nullable=False, default=""),
+    Column("withdrawn_at", UTCDateTime(), nullable=True),
+    Index("ix_publications_published_at", "published_at"),
+)
+
+# The systems that may send feedback in (issue 17): `gateway client add NAME [--open311]`. A webhook
+# client signs its requests with its secret (HMAC-SHA256), so the secret itself is kept; an Open311 client
+# sends its api_key in the request, so only its SHA-256 is kept (docs/decisions/0027-web-front-door.md).
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # webhook | open311
+    Column("secret", Text, nullable=False, default=""),  # the webhook's HMAC key
+    Column("key_sha256", String(64), nullable=True, unique=True),  # the Open311 api_key's hash
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime(), nullable=True),
 )

@@ -97,6 +97,7 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
     base = Settings(
         database_url=database_url,
         smtp_port=0,
+        http_port=0,  # the web front on a port of its own per test daemon (issue 17)
         smtp_hostname="gateway.test",
         outbox_maildir=tmp_path / "outbox",
         poll_interval=0.05,

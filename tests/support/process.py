@@ -37,6 +37,7 @@ class DaemonProcess:
             "GATEWAY_SMTP_PORT": str(self.port),
             "GATEWAY_OUTBOX_MAILDIR": str(workdir / "outbox"),
             "GATEWAY_POLL_INTERVAL": "0.1",
+            "GATEWAY_HTTP_ENABLED": "false",  # tests of the web front turn it on with a port of their own
             # Short leases: after a crash, the next process takes over the dead one's claims quickly.
             "GATEWAY_INTAKE_LEASE_SECONDS": "2",
             "GATEWAY_OUTBOX_LEASE_SECONDS": "2",

@@ -88,5 +88,6 @@ def load_with_problems(
         departments_file=str(departments),
         rules_file=str(rules),
         deadlines=base["deadlines"],
+        categories=MappingProxyType(base["categories"]),
     )
     return config, problems

@@ -13,11 +13,12 @@ from gateway.deadlines.worktime import DEFAULT_OFFICE_HOURS, HolidayCalendar, Wo
 from gateway.rules.config import KINDS, Department, DutyEntry, Webhook
 from gateway.rules.deadlines import DEFAULT_POLICY, DeadlinePolicy, load_policy
 from gateway.rules.reader import Reader
+from gateway.rules.schema.categories import load_categories
 from gateway.rules.schema.fields import check_version, read_duration
 from gateway.rules.yamlload import YList, YMap
 
 DEPARTMENTS_KEYS = (
-    "version", "timezone", "holidays", "addresses", "office_hours", "departments", "deadlines",
+    "version", "timezone", "holidays", "addresses", "office_hours", "departments", "deadlines", "categories",
 )  # fmt: skip
 DEPARTMENT_KEYS = (
     "name", "description", "email", "kind", "webhook", "answer_within", "first_response_within",
@@ -81,6 +82,7 @@ def load_departments(r: Reader, data: Any) -> dict[str, Any] | None:
     elif "departments" in top:
         r.error(top.line_of("departments"), "departments: expected a mapping of departments")
     policy = _deadlines(r, top, depts, departments)
+    categories = load_categories(r, top)
     if not ok or holidays is None or default_hours is None or policy is None:
         departments = {}  # the file has errors: keep only the names, for checking rules.yaml
     return {
@@ -90,6 +92,7 @@ def load_departments(r: Reader, data: Any) -> dict[str, Any] | None:
         "departments": departments,
         "holidays": None if holidays is None else holidays.country,
         "deadlines": policy,
+        "categories": categories,
     }
 
 

@@ -1,0 +1,62 @@
+"""Rate limits of the web front: a token bucket per client address and one for all clients together,
+in the accepting process's memory (one process takes the web's requests on a node; a cluster multiplies
+the overall limit by its nodes, which is what a per-node front door means). `429` with `Retry-After`.
+
+Written here rather than taken from a library: the few that exist for Starlette keep their state in Redis
+or wrap every route, and what is needed is 40 lines (docs/decisions/0027-web-front-door.md)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MAX_CLIENTS = 100_000  # buckets kept; the least recently seen go first (an address-spraying flood)
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class RateLimiter:
+    """*per_client* requests a minute from one address and *overall* from all (0: no limit)."""
+
+    def __init__(self, per_client: int, overall: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._per_client = per_client
+        self._overall = overall
+        self._clock = clock
+        self._clients: OrderedDict[str, _Bucket] = OrderedDict()
+        self._all = _Bucket(float(overall), clock())
+
+    def check(self, client: str) -> float:
+        """Take one request for *client*: 0.0 if it may go on, else the seconds to wait."""
+        now = self._clock()
+        wait = 0.0
+        if self._per_client:
+            bucket = self._clients.pop(client, None) or _Bucket(float(self._per_client), now)
+            self._clients[client] = bucket  # most recently seen last
+            if len(self._clients) > MAX_CLIENTS:
+                self._clients.popitem(last=False)
+            wait = _take(bucket, self._per_client, now)
+        if not wait and self._overall:
+            wait = _take(self._all, self._overall, now)
+        return wait
+
+
+def _take(bucket: _Bucket, per_minute: int, now: float) -> float:
+    rate = per_minute / 60.0
+    bucket.tokens = min(float(per_minute), bucket.tokens + (now - bucket.at) * rate)
+    bucket.at = now
+    if bucket.tokens >= 1.0:
+        bucket.tokens -= 1.0
+        return 0.0
+    return (1.0 - bucket.tokens) / rate
+
+
+def retry_after(wait: float) -> str:
+    """The `Retry-After` header's whole seconds (at least 1)."""
+    return str(max(1, math.ceil(wait)))

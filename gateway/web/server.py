@@ -1,0 +1,51 @@
+"""uvicorn inside the daemon's own event loop, beside SMTP (docs/findings.md: `Server.serve` installs
+its own SIGINT/SIGTERM handlers and re-raises the signal; the daemon owns the signals, so the server is
+started and stopped here through uvicorn's startup and shutdown steps instead)."""
+
+from __future__ import annotations
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+class HttpServer:
+    """The web front's listener. `start` binds (port 0 picks a free one), `stop` stops accepting, lets
+    the requests in flight finish (up to *grace* seconds) and closes."""
+
+    def __init__(
+        self, app: ASGIApp, host: str, port: int, trusted_proxies: tuple[str, ...], grace: float = 10.0
+    ) -> None:
+        self._config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            lifespan="off",
+            log_config=None,  # uvicorn's loggers go through ours (gateway/runtime/logs.py)
+            access_log=False,
+            server_header=False,
+            date_header=False,  # uvicorn refreshes it only in the main loop we do not run
+            # X-Forwarded-For and -Proto are believed only from the city's reverse proxies; with none
+            # configured, from nobody (uvicorn's default trusts 127.0.0.1)
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=list(trusted_proxies) or [],
+            timeout_graceful_shutdown=int(grace),
+            timeout_keep_alive=5,
+            h11_max_incomplete_event_size=64 * 1024,  # request line and headers
+        )
+        self._server = uvicorn.Server(self._config)
+        self.port = port
+
+    async def start(self) -> None:
+        config = self._config
+        if not config.loaded:
+            config.load()
+        self._server.lifespan = config.lifespan_class(config)
+        await self._server.startup()
+        if self._server.servers:
+            sockets = self._server.servers[0].sockets
+            self.port = int(sockets[0].getsockname()[1]) if sockets else self.port
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._server.started:
+            await self._server.shutdown()
