@@ -35,13 +35,13 @@ def test_the_receipt_commit_before_250_waits_for_the_disk(
     in a power cut); PostgreSQL: synchronous_commit not off. Read inside the very transaction the writer
     commits, so that neither an option on the writer's transaction nor the connection's set-up can skip it."""
     seen: list[str] = []
-    insert = receipt_writer.insert_receipts
+    insert = receipt_writer.store_receipts
 
-    def recording(conn: Connection, items: Any, now: Any) -> list[int]:
+    def recording(conn: Connection, items: Any, now: Any) -> list[Any]:
         seen.append(_durability(conn))
         return insert(conn, items, now)
 
-    monkeypatch.setattr(receipt_writer, "insert_receipts", recording)
+    monkeypatch.setattr(receipt_writer, "store_receipts", recording)
     for n in range(3):
         assert send(gateway.port, make_mail(subject=f"Lunta {n}")) == {}
         # After the 250 the row is committed: another connection sees it.
