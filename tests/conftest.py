@@ -15,6 +15,8 @@ from gateway.store.db import Database, make_engine
 from tests.support.daemon import RunningDaemon, make_settings
 from tests.support.servers import missing_server
 
+pytest_plugins = ["tests.support.browser"]  # browser, page, make_page: Chromium for the web front
+
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
