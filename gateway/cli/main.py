@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     from gateway.cli.receipts import add_parser as add_receipts_parser  # issue 15
 
     add_receipts_parser(sub)
+    from gateway.cli.clients import add_parser as add_clients_parser  # issue 17
+
+    add_clients_parser(sub)
     return p
 
 
@@ -104,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "receipts": _receipts,
         "db": _db,
         "cases": _cases,
+        "client": _client,
     }[args.command]
     try:
         return handler(settings, args)
@@ -221,6 +225,12 @@ def _receipts(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.cli.receipts import receipts_command
 
     return receipts_command(settings, args)
+
+
+def _client(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.cli.clients import client_command
+
+    return client_command(settings, args)
 
 
 def _db(settings: Settings, args: argparse.Namespace) -> int:

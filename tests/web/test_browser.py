@@ -49,7 +49,14 @@ def assert_accessible(page: Page) -> None:
 
 WORDS = {
     "fi": ("Palautteesi", "Aihe", "Osoite tai paikan kuvaus", "Kuvat", "Sähköposti", "Lähetä palaute"),
-    "sv": ("Din respons", "Ämne", "Adress eller beskrivning av platsen", "Bilder", "E-post", "Skicka respons"),
+    "sv": (
+        "Din respons",
+        "Ämne",
+        "Adress eller beskrivning av platsen",
+        "Bilder",
+        "E-post",
+        "Skicka respons",
+    ),
 }
 
 
@@ -61,7 +68,9 @@ def test_a_resident_sends_feedback_with_a_photo_and_finds_it_by_its_code(
     page.goto(url(web, f"/?lang={lang}"))
     text_label, topic, place, photos, email, send = WORDS[lang]
     assert_accessible(page)
-    page.get_by_label(label(text_label)).fill("Hakaniemen torin laidalla on syvä kuoppa pyörätiessä, varokaa.")
+    page.get_by_label(label(text_label)).fill(
+        "Hakaniemen torin laidalla on syvä kuoppa pyörätiessä, varokaa."
+    )
     page.get_by_label(label(topic)).select_option("pothole")
     page.get_by_label(label(place)).fill("Hakaniementori")
     page.get_by_label(label(photos)).set_input_files(str(photo))
