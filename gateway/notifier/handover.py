@@ -29,6 +29,7 @@ class Handover:
     reply_to: str  # the signed per-case address staff answer through
     timezone: ZoneInfo
     language: str = "fi"  # of the staff who read the mail: enum values are shown in it (issue 15)
+    topic: str = ""  # the category's name, when the resident chose one (web, Open311: issue 17)
 
 
 def local_time(when: datetime | None, tz: ZoneInfo) -> str:
@@ -49,8 +50,22 @@ def forward_values(h: Handover) -> dict[str, str]:
         "channel": word("channel", h.case.channel, h.language),
         "language": word("language", h.case.language, h.language),
         "resident": h.case.resident_name or "-",
+        "topic": h.topic or "-",
+        "place": place(h.case),
         "text": h.text.strip(),
     }
+
+
+def place(case: Case) -> str:
+    """Where the matter is, as the resident told it: the address words and the coordinates, with a
+    link to the map (OpenStreetMap) that any handler can open; "-" when nothing was given."""
+    parts = [case.address.strip()] if case.address.strip() else []
+    if case.latitude is not None and case.longitude is not None:
+        lat, lon = case.latitude, case.longitude
+        parts.append(
+            f"{lat:.5f}, {lon:.5f} (https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=18/{lat:.5f}/{lon:.5f})"
+        )
+    return " – ".join(parts) or "-"
 
 
 def webhook_document(h: Handover, event: str) -> bytes:
@@ -72,6 +87,11 @@ def webhook_document(h: Handover, event: str) -> bytes:
         "language": h.case.language,
         "subject": h.case.subject,
         "text": h.text,
+        "category": h.case.category,
+        "address": h.case.address,
+        "location": (
+            {"lat": h.case.latitude, "lon": h.case.longitude} if h.case.latitude is not None else None
+        ),
         "attachments": [
             {"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in h.attachments
         ],

@@ -208,6 +208,7 @@ class Planner:
             reply_to=self.reply_address(case.code, decision.department),
             timezone=self._directory.timezone,
             language=self._staff_language,
+            topic=self._directory.category_name(case.category, self._staff_language) if case.category else "",
         )
 
     def _forward(self, handover: Handover, occasion: str) -> Mail | None:

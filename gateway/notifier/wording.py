@@ -22,9 +22,12 @@ _WORDS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
         "en": {"low": "low", "normal": "normal", "high": "high", "urgent": "urgent"},
     },
     "channel": {
-        "fi": {"smtp": "sähköposti", "imap": "sähköposti (postilaatikko)", "web": "verkkolomake"},
-        "sv": {"smtp": "e-post", "imap": "e-post (brevlåda)", "web": "webbformulär"},
-        "en": {"smtp": "email", "imap": "email (mailbox)", "web": "web form"},
+        "fi": {"smtp": "sähköposti", "imap": "sähköposti (postilaatikko)", "web": "verkkopalvelu",
+               "open311": "Open311-sovellus", "phone": "puhelin", "walk-in": "asiointipiste"},
+        "sv": {"smtp": "e-post", "imap": "e-post (brevlåda)", "web": "webbtjänsten",
+               "open311": "Open311-app", "phone": "telefon", "walk-in": "servicepunkt"},
+        "en": {"smtp": "email", "imap": "email (mailbox)", "web": "web service",
+               "open311": "Open311 app", "phone": "phone", "walk-in": "service desk"},
     },
     "language": {
         "fi": {"fi": "suomi", "sv": "ruotsi", "en": "englanti"},

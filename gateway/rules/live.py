@@ -105,6 +105,11 @@ class LiveConfig:
         except KeyError:
             return key
 
+    def category_name(self, key: str, language: str) -> str:
+        """A category's name in *language* (issue 17), its key when the configuration no longer has it."""
+        category = self.current.categories.get(key)
+        return category.display_name(language) if category is not None else key
+
     def is_city_address(self, address: str) -> bool:
         return is_city_address(self.current, address)
 

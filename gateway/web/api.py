@@ -5,8 +5,9 @@ A client is made with `gateway client add NAME`, which prints its secret once. E
 client (`X-Gateway-Client`) and signs the raw body with that secret (`X-Gateway-Signature:
 t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`). The checks run in this order, and the first
 that fails answers: the rate limit of the client's address (429), the client and the signature (401
-`unknown-client`, `bad-signature`), the signature's time (401 `stale-timestamp`), the JSON (422
-`invalid-json`), the fields (422 `invalid-body`, naming the field). Only then is the submission stored
+`unknown-client`, `bad-signature`), the signature's time (401 `stale-timestamp`), the Idempotency-Key
+(422 `invalid-header`), the JSON (422 `invalid-json`), the fields (422 `invalid-body`, naming the
+field). A body over the bound is 413 (`security.BodyLimit`). Only then is the submission stored
 as a receipt through intake's port, and only once that commit returned is it answered 202 with the
 tracking code. An `Idempotency-Key` sent again with the same body gets the first answer and no second
 case; with another body, 409.
@@ -520,10 +521,11 @@ def openapi_document(ctx: WebContext) -> dict[str, Any]:
                     "description": (
                         "Checked in this order, the first failure answering: the rate limit of the client's "
                         "address (429), the client and the signature (401 unknown-client, bad-signature), "
-                        "the signature's time (401 stale-timestamp), the JSON (422 invalid-json), the "
-                        "Idempotency-Key (422 invalid-header), the fields (422 invalid-body, naming the "
-                        "field). 202 comes only once the feedback is stored; its tracking code is the "
-                        "case's. Photos by URL are refused: send them as base64."
+                        "the signature's time (401 stale-timestamp), the Idempotency-Key (422 "
+                        "invalid-header), the JSON (422 invalid-json), the fields (422 invalid-body, naming "
+                        "the field). A body over the gateway's bound is 413, at once when its "
+                        "Content-Length says so. 202 comes only once the feedback is stored; its tracking "
+                        "code is the case's. Photos by URL are refused: send them as base64."
                     ),
                     "security": [{"gatewayClient": [], "gatewaySignature": []}],
                     "parameters": [

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from gateway.store.tables import attachments, cases, receipts
 from tests.support.daemon import RunningDaemon, wait_for
-from tests.support.mail import count, receipt_mail
+from tests.support.mail import count, forward_mail, receipt_mail
 
 TEXT = "Kaivopuiston penkki on rikki ja siitä törröttää nauloja, joihin lapset voivat satuttaa itsensä."
 
@@ -111,6 +111,11 @@ def test_a_sent_form_becomes_a_case_with_the_code_shown_and_a_receipt_with_the_t
     [mail] = wait_for(lambda: receipt_mail(web.maildir), what="the receipt mail")
     body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert code in str(mail["Subject"]) and f"{web.settings.web_url}/track/{code}" in body
+    [handover] = wait_for(lambda: forward_mail(web.maildir), what="the hand-over")
+    staff = handover.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Aihe:            Puistot ja viheralueet" in staff and "Kaivopuisto – 60.15800, 24.95100" in staff
+    assert "Kanava ja kieli: verkkopalvelu, ruotsi" in staff
+    assert "resident@example.fi" not in staff and "040 123 4567" not in staff  # answers go through us
 
 
 def test_anonymous_feedback_is_taken_and_the_page_says_no_answer_comes_by_mail(web: RunningDaemon) -> None:
