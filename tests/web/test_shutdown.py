@@ -1,0 +1,58 @@
+"""Stopping the daemon while submissions arrive (issue 17): the web front stops accepting, every request
+in hand gets its answer, the receipt writer commits them all, and every submission that was answered with
+its code becomes a case before the process ends."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy import select
+
+from gateway.store.tables import cases
+from tests.support.daemon import RunningDaemon
+from tests.web.test_form import SHIPPED, TEXT, url
+
+
+def test_a_stop_in_the_middle_of_submissions_answers_or_refuses_each_and_loses_none(
+    start_gateway: Callable[..., RunningDaemon],
+) -> None:
+    gw = start_gateway(config_dir=SHIPPED, web_posts_per_client_per_minute=0, form_min_seconds=0)
+    page = httpx.get(url(gw)).text
+    tokens = []
+    for _ in range(40):
+        found = re.search(r'name="token" value="([^"]+)"', httpx.get(url(gw)).text or page)
+        assert found is not None
+        tokens.append(found.group(1))
+    answers: list[int | str] = []
+    codes: list[str] = []
+    half = threading.Event()
+    target = url(gw)
+
+    def send(token: str) -> None:
+        try:
+            response = httpx.post(target, data={"text": TEXT, "token": token, "lang": "fi"}, timeout=30)
+        except httpx.HTTPError as exc:  # refused once the listener closed: the resident may try again
+            answers.append(type(exc).__name__)
+            return
+        answers.append(response.status_code)
+        if response.status_code == 303:
+            codes.append(response.headers["location"].split("/")[2].split("?")[0])
+        if len(answers) >= 10:
+            half.set()
+
+    threads = [threading.Thread(target=send, args=(t,)) for t in tokens]
+    for thread in threads:
+        thread.start()
+    half.wait(30)
+    gw.stop()  # SIGTERM's path: accept stage, then intake drains, then the outbox
+    for thread in threads:
+        thread.join(30)
+    assert len(answers) == 40
+    assert not [a for a in answers if isinstance(a, int) and a >= 500], answers
+    assert codes, answers
+    with gw.db.read() as conn:
+        stored = set(conn.execute(select(cases.c.code)).scalars())
+    assert set(codes) <= stored  # every code shown became a case before the daemon ended
