@@ -60,7 +60,7 @@ class Settings:
     # reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated addresses);
     # from anyone else those headers are ignored and the connection's own address counts
     http_trusted_proxies: str = ""
-    http_max_body_bytes: int = 52 * 1024 * 1024  # 5 photos of 10 MB, base64 or not, and the text
+    http_max_body_bytes: int = 72 * 1024 * 1024  # 5 photos of 10 MB as base64 (4/3 of their bytes) and the text
     # how fast one client address may send (beyond it 429 with Retry-After); 0: no limit
     web_posts_per_client_per_minute: int = 10  # the form, the webhook and Open311 POSTs
     web_posts_per_minute: int = 1200  # all clients together
