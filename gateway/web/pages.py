@@ -27,12 +27,19 @@ ERROR_WORDS = {  # status → the words of its page (title, text)
 
 
 def load_texts(folder: Path = HERE / "texts") -> dict[str, Mapping[str, str]]:
-    """The words of each language; every file must have the keys of the Finnish one."""
-    texts: dict[str, Mapping[str, str]] = {
-        lang: tomllib.loads((folder / f"{lang}.toml").read_text(encoding="utf-8")) for lang in LANGUAGES
-    }
-    for lang, words in texts.items():
-        missing = set(texts["fi"]) - set(words)
+    """The words of each language: `<lang>.toml` and each page family's `<family>.<lang>.toml`; every
+    language must have the keys of the Finnish one, and no family may reuse another's key."""
+    texts: dict[str, Mapping[str, str]] = {}
+    for lang in LANGUAGES:
+        words: dict[str, str] = {}
+        for path in [folder / f"{lang}.toml", *sorted(folder.glob(f"*.{lang}.toml"))]:
+            part = tomllib.loads(path.read_text(encoding="utf-8"))
+            if clash := set(part) & set(words):
+                raise ValueError(f"{path} repeats the keys {', '.join(sorted(clash))}")
+            words.update(part)
+        texts[lang] = words
+    for lang, found in texts.items():
+        missing = set(texts["fi"]) - set(found)
         if missing:
             raise ValueError(f"{folder / lang}.toml lacks {', '.join(sorted(missing))}")
     return texts
