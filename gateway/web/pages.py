@@ -4,6 +4,7 @@ Jinja2 templates with autoescaping everywhere, and the error pages (issue 17).""
 from __future__ import annotations
 
 import tomllib
+from urllib.parse import urlencode
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,12 @@ def choose_language(query: str | None, accept_language: str | None) -> str:
     return best
 
 
+def _with_lang(request: Request, lang: str) -> str:
+    """This page's address in another language: its query kept (the answer page's link needs its MAC)."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", lang)]
+    return f"{request.url.path}?{urlencode(query)}"
+
+
 class Pages:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
@@ -94,7 +101,9 @@ class Pages:
         html = self.env.get_template(template).render(
             lang=lang,
             t=self.texts[lang],
-            languages=[(code, self.texts[code]["lang_name"]) for code in LANGUAGES],
+            languages=[
+                (code, self.texts[code]["lang_name"], _with_lang(request, code)) for code in LANGUAGES
+            ],
             path=request.url.path,
             **values,
         )

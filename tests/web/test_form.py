@@ -103,6 +103,10 @@ def test_a_sent_form_becomes_a_case_with_the_code_shown_and_a_receipt_with_the_t
     code = code_of(response)
     page = httpx.get(url(web, response.headers["location"]))
     assert page.status_code == 200 and code in page.text and f'href="/track/{code}?lang=sv"' in page.text
+    finnish = re.search(r'href="([^"]+)" lang="fi"', page.text)
+    assert finnish is not None  # the page in another language is still the answer page, with its MAC
+    again = httpx.get(url(web, finnish.group(1).replace("&amp;", "&")))
+    assert again.status_code == 200 and code in again.text and "Kiitos palautteestasi" in again.text
     row = case_row(web, code)
     assert row.channel == "web" and row.category == "park-maintenance"  # type: ignore[attr-defined]
     assert (row.latitude, row.longitude) == (60.158, 24.951)  # type: ignore[attr-defined]
