@@ -12,7 +12,7 @@ from gateway.casework.redact import redact_handler
 from gateway.casework.reroute import reroute_case
 from gateway.deadlines.plan import plan_deadlines
 from gateway.errors import UnknownDepartment
-from gateway.model import Case, CaseStatus, EventKind, InboundMessage, MessageKind
+from gateway.model import Attachment, Case, CaseStatus, EventKind, InboundMessage, MessageKind
 from gateway.notifier.plan import Planner
 from gateway.rules.live import LiveConfig
 from gateway.store import cases as case_store
@@ -40,32 +40,56 @@ class StaffDesk:
         command = reroute_command(msg.reply_text)
         if command is not None:
             return self._reroute(conn, case, sender, command, receipt_id, now)
-        redacted = redact_handler(msg.reply_text, sender, msg.sender.name, case.language)
-        text = redacted.text
-        # Who answered and what was taken out of it, for the people who look at the case (issue 15).
-        data = {
-            "subject": msg.subject,
-            "answered_by": sender,
-            "answered_by_name": msg.sender.name,
-            "accepted_as": why,
-            "redacted": list(redacted.removed),
-        }
-        if not text:
+        if not redact_handler(msg.reply_text, sender, msg.sender.name, case.language).text:
             # Only quoted text (or only a signature): relaying msg.text would send the resident the whole
             # hand-over. Keep it for a person to look at instead.
             self.unverified(conn, case, msg, "an answer with no text of its own", receipt_id, now)
             return str(MessageKind.UNVERIFIED)
+        self.record_answer(
+            conn, case, msg.reply_text, msg.attachments, now,
+            author=sender, author_name=msg.sender.name, accepted_as=why, receipt_id=receipt_id,
+            subject=msg.subject,
+        )  # fmt: skip
+        return "answer"
+
+    def record_answer(
+        self,
+        conn: Connection,
+        case: Case,
+        reply_text: str,
+        attachments: tuple[Attachment, ...],
+        now: datetime,
+        *,
+        author: str,
+        author_name: str,
+        accepted_as: str,
+        receipt_id: int | None = None,
+        subject: str = "",
+    ) -> bool:
+        """Record an answer on *case* and relay it to the resident, the handler's name and signature taken
+        out (by mail, or from the console: issue 18 says it goes out exactly alike). Returns whether it
+        was relayed (the per-case limit may hold it)."""
+        redacted = redact_handler(reply_text, author, author_name, case.language)
+        text = redacted.text
+        # Who answered and what was taken out of it, for the people who look at the case (issue 15).
+        data = {
+            "subject": subject,
+            "answered_by": author,
+            "answered_by_name": author_name,
+            "accepted_as": accepted_as,
+            "redacted": list(redacted.removed),
+        }
         event_id = case_store.insert_event(
-            conn, case.id, EventKind.ANSWER, now, actor=sender, text=text, receipt_id=receipt_id,
+            conn, case.id, EventKind.ANSWER, now, actor=author, text=text, receipt_id=receipt_id,
             data={**data, "relayed": False},
         )  # fmt: skip
-        case_store.insert_attachments(conn, case.id, event_id, msg.attachments)
+        case_store.insert_attachments(conn, case.id, event_id, attachments)
         case_store.update_case(conn, case.id, status=str(CaseStatus.ANSWERED), updated_at=now)
         plan_deadlines(conn, case.id, now, self._live.current)  # the answer clock stops
-        relayed = self._planner.plan_answer(conn, case, text, msg.attachments, event_id, now)
+        relayed = self._planner.plan_answer(conn, case, text, attachments, event_id, now)
         case_store.update_event_data(conn, event_id, {**data, "relayed": relayed is not None})
         log.info("case answered", case=case.code, relayed=relayed is not None)
-        return "answer"
+        return relayed is not None
 
     def _reroute(
         self,

@@ -373,8 +373,16 @@ class Intake:
         code = case.code
         case_id = case.id
         with structlog.contextvars.bound_contextvars(case=code):
+            # issue 18: a call or a visit says who entered it and where
+            entered = {"entered_by": msg.entered_by, "desk": msg.desk} if msg.entered_by else None
             events = [
-                NewEvent(EventKind.OPENED, actor=msg.sender.email, text=msg.text, receipt_id=receipt.id)
+                NewEvent(
+                    EventKind.OPENED,
+                    actor=msg.sender.email,
+                    text=msg.text,
+                    receipt_id=receipt.id,
+                    data=entered,
+                )
             ]
             if (withheld := receipt_withheld(msg)) is not None:  # issue 15: say why on the case
                 events.append(NewEvent(EventKind.NOTE, actor="gateway", text=f"no receipt sent: {withheld}"))

@@ -56,3 +56,5 @@ class InboundMessage:
     address: str = ""  # the place as the resident wrote it
     phone: str = ""  # the resident's phone number, when given
     publish_consent: bool = False  # the resident allows publishing (after moderation)
+    entered_by: str = ""  # phone and walk-in: the staff member who entered it (issue 18)
+    desk: str = ""  # phone and walk-in: the desk or office where it was taken

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import Connection
 
 from gateway.casework.answers import StaffDesk
+from gateway.casework.console import ConsoleDesk
 from gateway.channels.imap import ImapReader
 from gateway.channels.smtp import SmtpHandler, SmtpServer
 from gateway.channels.smtp_limits import SmtpLimits
@@ -190,6 +191,11 @@ class Gateway:
     @cached_property
     def staff(self) -> StaffDesk:
         return StaffDesk(self.live, self.planner)
+
+    @cached_property
+    def console(self) -> ConsoleDesk:
+        """What staff do to a case from the web console (issue 18)."""
+        return ConsoleDesk(self.db, self.live, self.planner, self.staff)
 
     @cached_property
     def classifier(self) -> Classifier:

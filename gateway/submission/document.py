@@ -18,6 +18,7 @@ from gateway.submission.photos import MAX_PHOTOS, PhotoRejected, clean
 
 FORMAT = 1  # the version of the stored document: a reader refuses one it does not know
 SUBJECT_CHARS = 80  # what of the text's first line becomes the case's subject
+STAFF_CHANNELS = ("phone", "walk-in")  # entered by staff, whose address is the submission's client
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,4 +150,6 @@ def to_message(raw: bytes, **_: object) -> InboundMessage:
         address=sub.address,
         phone=sub.phone,
         publish_consent=sub.publish_consent,
+        entered_by=sub.client if sub.channel in STAFF_CHANNELS else "",
+        desk=sub.desk,
     )
