@@ -1,0 +1,100 @@
+"""The console's queues and case file on both databases (issue 18): each queue holds what it says, the
+counts agree with the lists, a handler's scope hides other departments, search by code, address and words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gateway.store import queues
+from gateway.store.casefile import attachment, case_file
+from gateway.store.cases import insert_case, insert_event
+from gateway.store.db import Database
+from gateway.store.tables import attachments
+
+NOW = datetime(2026, 12, 4, 10, tzinfo=UTC)
+
+
+def _case(
+    db: Database, code: str, status: str, department: str | None, due: timedelta | None, **more: object
+) -> int:
+    with db.write() as conn:
+        return insert_case(
+            conn, code=code, status=status, channel="web", created_at=NOW - timedelta(days=1),
+            updated_at=NOW, resident_email=str(more.pop("email", "")), resident_name="", language="fi",
+            subject=str(more.pop("subject", "aihe")), text=str(more.pop("text", "teksti")),
+            department=department,
+            due_at=NOW + due if due is not None else None, **more,
+        )  # fmt: skip
+
+
+def test_queues_counts_scope_and_search(db: Database) -> None:
+    _case(db, "HEL-0000-0001", "new", None, None)
+    _case(db, "HEL-0000-0002", "routed", "tyoyksikko", timedelta(hours=3), email="a@example.fi")
+    _case(db, "HEL-0000-0003", "routed", "tyoyksikko", timedelta(days=3), text="Lumi kasautuu portille")
+    _case(db, "HEL-0000-0004", "routed", "kirjaamo", timedelta(hours=-2))
+    _case(db, "HEL-0000-0005", "waiting", "kirjaamo", timedelta(days=2))
+    _case(db, "HEL-0000-0006", "answered", "kirjaamo", None)
+    with db.read() as conn:
+        counts = queues.counts(conn, NOW)
+        assert {k: counts[k] for k in ("new", "open", "due-soon", "overdue", "waiting")} == {
+            "new": 1, "open": 5, "due-soon": 1, "overdue": 1, "waiting": 1,
+        }  # fmt: skip
+        for queue in ("new", "open", "due-soon", "overdue", "waiting"):
+            page = queues.queue_page(conn, queue, NOW)
+            assert page.total == counts[queue] == len(page.lines)
+        assert [c.code for c in queues.queue_page(conn, "open", NOW).lines][:2] == [
+            "HEL-0000-0004",
+            "HEL-0000-0002",
+        ]
+        mine = queues.queue_page(conn, "open", NOW, departments=["tyoyksikko"])
+        assert {c.code for c in mine.lines} == {"HEL-0000-0002", "HEL-0000-0003"}
+        assert (
+            queues.counts(conn, NOW, departments=[])["open"] == 0
+        )  # a handler of no department sees nothing
+        assert queues.by_department(conn) == {"-": 1, "tyoyksikko": 2, "kirjaamo": 2}
+        assert [c.code for c in queues.queue_page(conn, "", NOW, search="hel-0000-0005").lines] == [
+            "HEL-0000-0005"
+        ]
+        assert [c.code for c in queues.queue_page(conn, "", NOW, search="A@Example.fi").lines] == [
+            "HEL-0000-0002"
+        ]
+        assert [c.code for c in queues.queue_page(conn, "", NOW, search="lumi portille").lines] == [
+            "HEL-0000-0003"
+        ]
+        assert queues.queue_page(conn, "", NOW, search="100%_").total == 0  # LIKE's wildcards are escaped
+        assert queues.queue_page(conn, "", NOW, search="lumi", departments=["kirjaamo"]).total == 0
+
+
+def test_paging_and_sorting(db: Database) -> None:
+    for n in range(queues.PAGE_SIZE + 5):
+        _case(db, f"HEL-0000-1{n:03d}", "routed", "kirjaamo", timedelta(hours=n + 1))
+    with db.read() as conn:
+        first = queues.queue_page(conn, "open", NOW)
+        second = queues.queue_page(conn, "open", NOW, page=2)
+        last_first = queues.queue_page(conn, "open", NOW, descending=True)
+    assert (first.pages, len(first.lines), len(second.lines)) == (2, queues.PAGE_SIZE, 5)
+    assert first.lines[0].code == "HEL-0000-1000" and last_first.lines[0].code == second.lines[-1].code
+
+
+def test_the_case_file_and_its_attachments_stay_with_their_case(db: Database) -> None:
+    one = _case(db, "HEL-0000-0001", "routed", "kirjaamo", timedelta(days=1))
+    _case(db, "HEL-0000-0002", "routed", "kirjaamo", timedelta(days=1))
+    with db.write() as conn:
+        event = insert_event(conn, one, "opened", NOW, actor="a@example.fi", text="teksti")  # type: ignore[arg-type]
+        conn.execute(
+            attachments.insert().values(
+                case_id=one,
+                event_id=event,
+                filename="kuva.jpg",
+                content_type="image/jpeg",
+                size=3,
+                content=b"abc",
+            )
+        )
+    with db.read() as conn:
+        found = case_file(conn, "HEL-0000-0001")
+        assert found is not None and [e.kind for e in found.events] == ["opened"]
+        [photo] = found.attachments
+        assert attachment(conn, "HEL-0000-0001", photo.id) == ("kuva.jpg", "image/jpeg", b"abc")
+        assert attachment(conn, "HEL-0000-0002", photo.id) is None  # another case's id shows nothing
+        assert case_file(conn, "HEL-9999-9999") is None
