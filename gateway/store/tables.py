@@ -108,6 +108,7 @@ cases = Table(
     Column("publish_consent", Boolean, nullable=False, default=False),
     Index("ix_cases_resident_email", "resident_email"),
     Index("ix_cases_updated_at", "updated_at"),  # Open311's updated_after/updated_before
+    Index("ix_cases_created_at_id", "created_at", "id"),  # Open311's listing: newest first, by date
     Index("ix_cases_status_due_at", "status", "due_at"),
 )
 
@@ -245,6 +246,8 @@ publications = Table(
     Column("published_by", Text, nullable=False, default=""),
     Column("withdrawn_at", UTCDateTime(), nullable=True),
     Index("ix_publications_published_at", "published_at"),
+    # issue 18: the open column lists and counts the published, newest first, from this index alone
+    Index("ix_publications_withdrawn_at_published_at_case_id", "withdrawn_at", "published_at", "case_id"),
 )
 
 # The systems that may send feedback in (issue 17): `gateway client add NAME [--open311]`. A webhook
@@ -259,4 +262,42 @@ api_clients = Table(
     Column("key_sha256", String(64), nullable=True, unique=True),  # the Open311 api_key's hash
     Column("created_at", UTCDateTime(), nullable=False),
     Column("disabled_at", UTCDateTime(), nullable=True),
+)
+
+# Staff accounts (issue 18): `gateway user add EMAIL --role ...`. The password is kept only as its argon2
+# hash; a user is never deleted, only disabled, so that the events they signed keep naming someone.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),  # lower-case
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),  # agent | handler | moderator | admin
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime(), nullable=True),
+    Column("password_changed_at", UTCDateTime(), nullable=False),
+)
+
+# The departments whose cases a handler sees and answers (keys of departments.yaml).
+user_departments = Table(
+    "user_departments",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("department", String(64), primary_key=True),
+)
+
+# Staff sessions, kept on the server so that logging out or disabling a user ends them at once. The id is
+# the SHA-256 of the cookie's random token: a copy of this table logs nobody in.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),  # the absolute end, whatever the use
+    Column("csrf_token", String(64), nullable=False),
+    Index("ix_staff_sessions_user_id", "user_id"),
+    Index("ix_staff_sessions_expires_at", "expires_at"),
 )

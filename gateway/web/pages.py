@@ -4,10 +4,10 @@ Jinja2 templates with autoescaping everywhere, and the error pages (issue 17).""
 from __future__ import annotations
 
 import tomllib
-from urllib.parse import urlencode
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
