@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     from gateway.cli.clients import add_parser as add_clients_parser  # issue 17
 
     add_clients_parser(sub)
+    from gateway.cli.users import add_parser as add_users_parser  # issue 18
+
+    add_users_parser(sub)
     return p
 
 
@@ -108,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": _db,
         "cases": _cases,
         "client": _client,
+        "user": _user,
     }[args.command]
     try:
         return handler(settings, args)
@@ -231,6 +235,12 @@ def _client(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.cli.clients import client_command
 
     return client_command(settings, args)
+
+
+def _user(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.cli.users import user_command
+
+    return user_command(settings, args)
 
 
 def _db(settings: Settings, args: argparse.Namespace) -> int:

@@ -60,13 +60,18 @@ class Settings:
     # reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated addresses);
     # from anyone else those headers are ignored and the connection's own address counts
     http_trusted_proxies: str = ""
-    http_max_body_bytes: int = 72 * 1024 * 1024  # 5 photos of 10 MB as base64 (4/3 of their bytes) and the text
+    http_max_body_bytes: int = (
+        72 * 1024 * 1024
+    )  # 5 photos of 10 MB as base64 (4/3 of their bytes) and the text
     # how fast one client address may send (beyond it 429 with Retry-After); 0: no limit
     web_posts_per_client_per_minute: int = 10  # the form, the webhook and Open311 POSTs
     web_posts_per_minute: int = 1200  # all clients together
     track_lookups_per_client_per_minute: int = 30  # tracking codes looked up: no enumeration
     form_min_seconds: float = 3.0  # a form sent sooner after it was shown is a robot's
     form_max_age_hours: float = 24.0  # an older form is shown again, with what was written in it
+    # staff console sessions (issue 18): one ends after this long unused, and this long after login anyway
+    staff_session_idle_minutes: float = 30.0
+    staff_session_hours: float = 10.0
     # the city's bounding box, "south,west,north,east" in degrees: coordinates outside it are refused
     city_bounds: str = "60.08,24.78,60.30,25.27"
     # outbound mail: a relay when outbound_host is set, else a maildir

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.web import api, form, open311, tracking
+from gateway.web import api, column, form, open311, staff, tracking
 from gateway.web.context import WebContext
 from gateway.web.errors import for_path
 from gateway.web.pages import Pages
@@ -28,8 +28,10 @@ def build_app(ctx: WebContext) -> Starlette:
     routes: list[BaseRoute] = [
         *form.routes(ctx, pages),
         *tracking.routes(ctx, pages),
+        *column.routes(ctx, pages),
         *api.routes(ctx),
         *open311.routes(ctx),
+        *staff.routes(ctx, pages),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 
