@@ -293,6 +293,7 @@ class Gateway:
             form_key=derive_key(s.reply_secret, "web-form"),
             posts=RateLimiter(s.web_posts_per_client_per_minute, s.web_posts_per_minute),
             lookups=RateLimiter(s.track_lookups_per_client_per_minute, 0),
+            console=self.console,
         )
 
     @cached_property

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gateway.casework.console import ConsoleDesk
 from gateway.intake.ports import Receiver
 from gateway.rules import Config
 from gateway.settings import Settings
@@ -24,6 +25,7 @@ class WebContext:
     form_key: bytes  # signs form tokens and answer-page links (derived from the reply secret)
     posts: RateLimiter = field(default_factory=lambda: RateLimiter(0, 0))  # form, webhook, Open311 POSTs
     lookups: RateLimiter = field(default_factory=lambda: RateLimiter(0, 0))  # tracking-code look-ups
+    console: ConsoleDesk | None = None  # what staff do to a case from the console (issue 18)
 
     @property
     def prefix(self) -> str:

@@ -112,7 +112,7 @@ async def _send(ctx: WebContext, pages: Pages, request: Request, form: FormData,
     except TokenProblem as problem:
         log.info("form refused: token", reason=problem.reason, peer=peer)
         return again({"form": f"err_form_{problem.reason.replace('-', '_')}"})
-    errors, sub = await _checked(ctx, values, uploads, lang)
+    errors, sub = await checked_submission(ctx, values, uploads, lang)
     if sub is None:
         return again(errors)
     try:
@@ -129,7 +129,7 @@ async def _send(ctx: WebContext, pages: Pages, request: Request, form: FormData,
     return RedirectResponse(target, status_code=303)
 
 
-async def _checked(
+async def checked_submission(
     ctx: WebContext, values: dict[str, str], uploads: list[UploadFile], lang: str
 ) -> tuple[dict[str, str], Submission | None]:
     """The problems of a sent form, by field (their words' keys), or the submission it makes."""

@@ -8,10 +8,12 @@ from starlette.routing import BaseRoute
 
 from gateway.web.context import WebContext
 from gateway.web.pages import Pages
-from gateway.web.staff import auth
+from gateway.web.staff import auth, cases, entry
 
 
 def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
     return [
         *auth.routes(ctx, pages),
+        *entry.routes(ctx, pages),
+        *cases.routes(ctx, pages),
     ]
