@@ -4,6 +4,8 @@ started and stopped here through uvicorn's startup and shutdown steps instead)."
 
 from __future__ import annotations
 
+import asyncio
+
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -49,3 +51,11 @@ class HttpServer:
         self._server.should_exit = True
         if self._server.started:
             await self._server.shutdown()
+            # A connection the listener had accepted while it closed is made after uvicorn's shutdown
+            # went through its connections: close it too, or the loop ends with its socket open.
+            for _ in range(10):  # the accepts in hand become connections within a few ticks
+                await asyncio.sleep(0.02)
+                for connection in list(self._server.server_state.connections):
+                    transport = getattr(connection, "transport", None)
+                    if transport is not None and not transport.is_closing():
+                        transport.close()

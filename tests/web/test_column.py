@@ -480,3 +480,6 @@ def test_the_migration_keeps_the_search_index_in_step_with_publications(database
         assert found("hiekkaa") == ["HEL-AAAA-0002"] and found("hiekoitus") == []
     finally:
         db.dispose()
+
+
+BOTH_DATABASES = True  # its queries differ by database (tests/web/conftest.py)

@@ -773,3 +773,6 @@ def test_addresses_without_a_format_or_with_another_are_404_and_other_methods_40
     error(httpx.delete(root(web) + "/requests/HEL-0000-0000.json"), 405)
     error(get(web, "/nothing.xml"), 404, xml=True)
     assert count(web.db, receipts) == 0
+
+
+BOTH_DATABASES = True  # its queries differ by database (tests/web/conftest.py)

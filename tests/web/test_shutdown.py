@@ -4,11 +4,13 @@ its code becomes a case before the process ends."""
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 from collections.abc import Callable
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from gateway.store.tables import cases
@@ -16,6 +18,11 @@ from tests.support.daemon import RunningDaemon
 from tests.web.test_form import SHIPPED, TEXT, url
 
 
+# A connection accepted by the kernel while the listener closes may never reach uvicorn; in a real stop the
+# process exits and the kernel closes it, but here the daemon's loop ends inside the test process and the
+# garbage collector reports the socket. Collected here (gc below), so that it is not reported in a later test.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_a_stop_in_the_middle_of_submissions_answers_or_refuses_each_and_loses_none(
     start_gateway: Callable[..., RunningDaemon],
 ) -> None:
@@ -33,7 +40,7 @@ def test_a_stop_in_the_middle_of_submissions_answers_or_refuses_each_and_loses_n
 
     def send(token: str) -> None:
         try:
-            response = httpx.post(target, data={"text": TEXT, "token": token, "lang": "fi"}, timeout=30)
+            response = httpx.post(target, data={"text": TEXT, "token": token, "lang": "fi"}, timeout=5)
         except httpx.HTTPError as exc:  # refused once the listener closed: the resident may try again
             answers.append(type(exc).__name__)
             return
@@ -50,6 +57,7 @@ def test_a_stop_in_the_middle_of_submissions_answers_or_refuses_each_and_loses_n
     gw.stop()  # SIGTERM's path: accept stage, then intake drains, then the outbox
     for thread in threads:
         thread.join(30)
+    gc.collect()
     assert len(answers) == 40
     assert not [a for a in answers if isinstance(a, int) and a >= 500], answers
     assert codes, answers
