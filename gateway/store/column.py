@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +44,7 @@ from sqlalchemy import (
     text,
 )
 
-from gateway.store.tables import cases, publications
+from gateway.store.tables import cases, publication_photos, publications
 
 MAX_WORDS = 8  # a longer query is cut: eight words that must all match are already very narrow
 MAX_WORD = 40  # characters of a word that count
@@ -75,6 +75,7 @@ class Entry:
     category: str | None
     department: str | None
     language: str  # the case's language, which its public texts are written in
+    photos: tuple[int, ...] = ()  # the attachments the moderator ticked; read for one case's page only
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +251,13 @@ def _published_in_area(
 def published_case(conn: Connection, code: str) -> Entry | None:
     """The published case *code* (upper-case) names; None when it is unknown, unpublished or withdrawn."""
     row = conn.execute(_BY_CODE, {"code": code}).first()
-    return _entry(row) if row is not None else None
+    if row is None:
+        return None
+    photos = select(publication_photos.c.attachment_id).join(
+        cases, cases.c.id == publication_photos.c.case_id
+    )
+    ids = conn.execute(photos.where(cases.c.code == code).order_by(publication_photos.c.attachment_id))
+    return replace(_entry(row), photos=tuple(ids.scalars()))
 
 
 def _entry(row: Any) -> Entry:

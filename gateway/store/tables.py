@@ -301,3 +301,13 @@ staff_sessions = Table(
     Index("ix_staff_sessions_user_id", "user_id"),
     Index("ix_staff_sessions_expires_at", "expires_at"),
 )
+
+# The photos a moderator ticked when publishing a case (issue 18): only these attachments of the case are
+# served at /open/{code}/photos/{id}, and only while the publication stands. A new publication of the case
+# replaces them (the publication's row is deleted and inserted again, which cascades here).
+publication_photos = Table(
+    "publication_photos",
+    metadata,
+    Column("case_id", ForeignKey("publications.case_id", ondelete="CASCADE"), primary_key=True),
+    Column("attachment_id", ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True),
+)

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.web import api, column, form, open311, staff, tracking
+from gateway.web import api, column, form, open311, open_photos, staff, tracking
 from gateway.web.context import WebContext
 from gateway.web.errors import for_path
 from gateway.web.pages import Pages
@@ -29,6 +29,7 @@ def build_app(ctx: WebContext) -> Starlette:
         *form.routes(ctx, pages),
         *tracking.routes(ctx, pages),
         *column.routes(ctx, pages),
+        *open_photos.routes(ctx, pages),
         *api.routes(ctx),
         *open311.routes(ctx),
         *staff.routes(ctx, pages),

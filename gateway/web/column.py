@@ -189,6 +189,7 @@ def _entry_view(pages: Pages, config: Config, entry: Entry, lang: str, whole: bo
         "office": department.display_name(lang) if department is not None else "",
         "date": f"{local.day}.{local.month}.{local.year}",  # 4.12.2026 reads well in all three
         "iso": local.date().isoformat(),
+        "photos": [f"/open/{quote(entry.code)}/photos/{i}" for i in entry.photos],
     }
 
 

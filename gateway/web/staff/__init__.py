@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute
 
 from gateway.web.context import WebContext
 from gateway.web.pages import Pages
-from gateway.web.staff import auth, cases, entry
+from gateway.web.staff import auth, cases, entry, moderation
 
 
 def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
@@ -16,4 +16,5 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         *auth.routes(ctx, pages),
         *entry.routes(ctx, pages),
         *cases.routes(ctx, pages),
+        *moderation.routes(ctx, pages),
     ]
