@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import structlog
 from starlette.requests import Request
@@ -29,6 +27,7 @@ from gateway.store.casefile import CaseFile, attachment, case_file
 from gateway.store.users import Permission
 from gateway.web.context import WebContext
 from gateway.web.pages import Pages
+from gateway.web.staff.display import local_time, office_name
 from gateway.web.staff.session import Staff, error, render, require_staff
 
 log = structlog.get_logger(__name__)
@@ -82,7 +81,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
             pages, request, "staff/queues.html", staff,
             queue=name, queues=queues.QUEUES, counts=counts, departments=departments, department=department,
             sort=sort, descending=descending, search=search, page=found,
-            office=lambda key: _office(config, key, lang), when=_when(config.timezone),
+            office=lambda key: office_name(config, key, lang), when=local_time(config.timezone),
             link=lambda **change: "/staff/queues?" + urlencode({**here, "lang": lang, **change}),
         )  # fmt: skip
 
@@ -94,7 +93,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
 
         found = await asyncio.to_thread(read)
         return render(
-            pages, request, "staff/parked.html", staff, receipts=found, when=_when(ctx.config().timezone)
+            pages, request, "staff/parked.html", staff, receipts=found, when=local_time(ctx.config().timezone)
         )
 
     @any_staff
@@ -106,8 +105,8 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         config = ctx.config()
         return render(
             pages, request, "staff/case.html", staff,
-            file=found, case=found.case, office=lambda key: _office(config, key, lang),
-            when=_when(config.timezone), offices=sorted(config.departments),
+            file=found, case=found.case, office=lambda key: office_name(config, key, lang),
+            when=local_time(config.timezone), offices=sorted(config.departments),
             done=request.query_params.get("done", ""), problem=request.query_params.get("problem", ""),
             statuses=[str(s) for s in (CaseStatus.WAITING, CaseStatus.CLOSED, CaseStatus.ROUTED)],
         )  # fmt: skip
@@ -218,18 +217,3 @@ def _not_found(pages: Pages, request: Request, staff: Staff, found: CaseFile | N
 
 def _scope(staff: Staff) -> tuple[str, ...] | None:
     return None if staff.can("read_all") else staff.departments
-
-
-def _office(config: Any, key: str | None, lang: str) -> str:
-    department = config.departments.get(key) if key else None
-    return department.display_name(lang) if department is not None else (key or "–")
-
-
-def _when(tz: ZoneInfo) -> Callable[[datetime | None], str]:
-    def when(at: datetime | None) -> str:
-        if at is None:
-            return "–"
-        local = at.astimezone(tz)
-        return f"{local.day}.{local.month}.{local.year} {local.hour:02d}.{local.minute:02d}"
-
-    return when

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any, get_args
+from typing import get_args
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import structlog
 from starlette.datastructures import FormData
@@ -45,6 +42,7 @@ from gateway.model.tracking_code import normalise as normalise_code
 from gateway.web.column import title_of
 from gateway.web.context import WebContext
 from gateway.web.pages import Pages
+from gateway.web.staff.display import local_time, office_name
 from gateway.web.staff.session import Staff, error, render, require_staff
 
 log = structlog.get_logger(__name__)
@@ -78,7 +76,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
             pages, request, "staff/moderation.html", staff,
             waiting=waiting[1], waiting_pager=_pager(waiting[0], page),
             published=public[1], published_pager=_pager(public[0], published_page),
-            link=link, office=lambda key: _office(config, key, lang), when=_when(config.timezone),
+            link=link, office=lambda key: office_name(config, key, lang), when=local_time(config.timezone),
             title_of=title_of, done=_word(q.get("done"), DONE), problem=_word(q.get("problem"), PROBLEMS),
             code=_code_of(ctx, q.get("code")),
         )  # fmt: skip
@@ -214,9 +212,9 @@ def _page(
         draft=draft, case=draft.case, ticked=ticked, keep=sorted(keep),
         checked=lambda f: _key(f) not in keep, done=done, problem=problem, left=left,
         question_sha=_fingerprint(draft.question.text), answer_sha=_fingerprint(draft.answer.text),
-        office=_office(config, draft.case.department, lang),
+        office=office_name(config, draft.case.department, lang),
         topic=category.display_name(lang) if category is not None else "–",
-        when=_when(config.timezone), max_why=MAX_WHY, blocking=BLOCKING,
+        when=local_time(config.timezone), max_why=MAX_WHY, blocking=BLOCKING,
     )  # fmt: skip
 
 
@@ -278,18 +276,3 @@ def _number(value: str | None) -> int:
 
 def _pager(total: int, page: int) -> dict[str, int]:
     return {"total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE))}
-
-
-def _office(config: Any, key: str | None, lang: str) -> str:
-    department = config.departments.get(key) if key else None
-    return department.display_name(lang) if department is not None else (key or "–")
-
-
-def _when(tz: ZoneInfo) -> Callable[[datetime | None], str]:
-    def when(at: datetime | None) -> str:
-        if at is None:
-            return "–"
-        local = at.astimezone(tz)
-        return f"{local.day}.{local.month}.{local.year} {local.hour:02d}.{local.minute:02d}"
-
-    return when
