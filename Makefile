@@ -35,6 +35,7 @@ test-dates: $(STAMP)
 
 ## the benchmark set of bench/RESULTS.md (SMTP saturation and steady rate, worker cost, conversation mix,
 ## routing); `bench/run_all.sh` adds the 100,000-message memory run
+## `bench/web_throughput.py --all`: the web front (issue 17; webhook/Open311 against SMTP, reads, ~1 h)
 bench: $(STAMP)
 	$(BIN)/pip install -q 'py-spy>=0.3'  # the [bench] extra: profiles with --profile
 	sh bench/run_all.sh --quick
