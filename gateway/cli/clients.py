@@ -119,5 +119,9 @@ def _disable(settings: Settings, args: argparse.Namespace) -> int:
     if before.disabled_at is not None:
         print(f"client {name!r} was disabled already, at {before.disabled_at.isoformat()}", file=sys.stderr)
     else:
-        print(f"client {name!r} disabled: its requests are refused from now on", file=sys.stderr)
+        within = settings.web_client_key_seconds
+        when = (
+            f"within {within:g} s (running daemons remember a key that long)" if within > 0 else "from now on"
+        )
+        print(f"client {name!r} disabled: its requests are refused {when}", file=sys.stderr)
     return EXIT_OK

@@ -165,6 +165,7 @@ def _http(gw: Gateway, closed: asyncio.Event) -> Service:
     async def run(stopping: asyncio.Event) -> None:
         await stopping.wait()
         await gw.http.stop()
+        gw.web.close()
         closed.set()
 
     return Service("http", run, start=start)

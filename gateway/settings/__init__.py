@@ -67,6 +67,9 @@ class Settings:
     web_posts_per_client_per_minute: int = 10  # the form, the webhook and Open311 POSTs
     web_posts_per_minute: int = 1200  # all clients together
     track_lookups_per_client_per_minute: int = 30  # tracking codes looked up: no enumeration
+    # an API client's key is remembered this long: `gateway client disable` takes effect within it; 0: read
+    # it for every request
+    web_client_key_seconds: float = 10.0
     form_min_seconds: float = 3.0  # a form sent sooner after it was shown is a robot's
     form_max_age_hours: float = 24.0  # an older form is shown again, with what was written in it
     # staff console sessions (issue 18): one ends after this long unused, and this long after login anyway

@@ -20,7 +20,6 @@ removed).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import copy
@@ -29,6 +28,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, Literal
 
 import structlog
@@ -226,7 +226,9 @@ async def _signed_body(ctx: WebContext, request: Request, name: str) -> bytes | 
     a known client and a well-formed header, so that a stranger cannot make us hold one."""
     if not name:
         return Refusal("unknown-client", f"the {CLIENT_HEADER} header is missing")
-    secret = await asyncio.to_thread(_secret, ctx, name) if check_name(name) is None else None
+    secret = (
+        await ctx.client_key("webhook", name, partial(_secret, ctx)) if check_name(name) is None else None
+    )
     if secret is None:
         return Refusal("unknown-client", f"{CLIENT_HEADER} names no enabled client of this gateway")
     header = request.headers.get(SIGNATURE_HEADER)

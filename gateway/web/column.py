@@ -10,7 +10,6 @@ template's autoescaping only happens to agree, and no new dependency is needed f
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,7 +65,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         config = ctx.config()
         query = read_query(request, config)
         offset = (query.page - 1) * PAGE_SIZE
-        found = await asyncio.to_thread(_read, ctx, _filters(query, config), offset, PAGE_SIZE, True)
+        found = await ctx.run(_read, ctx, _filters(query, config), offset, PAGE_SIZE, True)
         lang = pages.language(request)
         return pages.render(
             request, "column.html", lang=lang, **_list_view(pages, config, query, found, lang)
@@ -75,13 +74,13 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
     async def feed(request: Request) -> Response:
         config = ctx.config()
         query = read_query(request, config)
-        found = await asyncio.to_thread(_read, ctx, _filters(query, config), 0, FEED_SIZE, False)
+        found = await ctx.run(_read, ctx, _filters(query, config), 0, FEED_SIZE, False)
         body = atom_feed(ctx, pages, config, query, found.entries, pages.language(request))
         return Response(body, media_type=ATOM_TYPE, headers={"cache-control": "no-store"})
 
     async def case(request: Request) -> Response:
         code = normalise(request.path_params["code"], ctx.prefix)
-        entry = await asyncio.to_thread(_read_case, ctx, code) if code else None
+        entry = await ctx.run(_read_case, ctx, code) if code else None
         if entry is None:  # unknown, unpublished and withdrawn alike
             return pages.error(request, 404)
         lang = pages.language(request)

@@ -52,7 +52,6 @@ status notes are the published question and answer.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -268,7 +267,7 @@ class _Open311:
                 found = public_requests(conn, query)
                 return found, timelines(conn, found) if extensions and found else {}
 
-        found, steps = await asyncio.to_thread(read)
+        found, steps = await self.ctx.run(read)
         lang = _language(request)
         doc = [self._published(config, r, lang, steps.get(r.id, ()) if extensions else None) for r in found]
         return _answer(doc, xml, "service_requests")
@@ -286,7 +285,7 @@ class _Open311:
                 published = public_request(conn, code) if case is not None and case.publication else None
                 return case, published
 
-        case, published = await asyncio.to_thread(read)
+        case, published = await self.ctx.run(read)
         if case is None:
             return open311_error(404, "no service request has this service_request_id", xml)
         config = self.ctx.config()
@@ -308,7 +307,7 @@ class _Open311:
             with self.ctx.db.read() as conn:
                 return find_public_case(conn, code) is not None
 
-        if code is None or not await asyncio.to_thread(exists):
+        if code is None or not await self.ctx.run(exists):
             return open311_error(404, "no service request has this token", xml)
         doc = [{"service_request_id": code, "token": code}]
         return _answer(doc, xml, "service_requests", headers={"cache-control": "no-store"})
@@ -399,7 +398,7 @@ class _Open311:
             ) from None
         try:
             api_key = _field(form, "api_key") or request.query_params.get("api_key", "")
-            client = await asyncio.to_thread(self._client, api_key) if api_key else None
+            client = await self.ctx.client_key("open311", api_key, self._client) if api_key else None
             if client is None:
                 log.info("open311 POST refused: api_key", given=bool(api_key), peer=peer)
                 return open311_error(403, "api_key is missing or is not one of this service's clients", xml)

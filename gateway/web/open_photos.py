@@ -8,7 +8,6 @@ takes it away at once (a 304 costs a look-up, not the bytes)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 
 from starlette.requests import Request
@@ -27,7 +26,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
     async def photo(request: Request) -> Response:
         code = normalise(request.path_params["code"], ctx.prefix)
         number: int = request.path_params["attachment_id"]
-        found = await asyncio.to_thread(moderation.public_photo, code, number) if code else None
+        found = await ctx.run(moderation.public_photo, code, number) if code else None
         if found is None:
             return pages.error(request, 404)
         content_type, content = found

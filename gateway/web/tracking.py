@@ -6,7 +6,6 @@ per client so that codes cannot be enumerated (issue 17)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -43,7 +42,7 @@ async def _page(ctx: WebContext, pages: Pages, request: Request, given: str) -> 
     if wait := ctx.lookups.check(peer):
         return pages.error(request, 429, {"retry-after": retry_after(wait)})
     code = normalise(given, ctx.prefix)
-    case = await asyncio.to_thread(_read, ctx, code) if code else None
+    case = await ctx.run(_read, ctx, code) if code else None
     if case is None:
         return pages.error(request, 404)
     lang = pages.language(request)

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -87,7 +88,8 @@ def add(gw: RunningDaemon, name: str, kind: clients.Kind = "webhook") -> str:
 
 @pytest.fixture
 def web(start_gateway: Callable[..., RunningDaemon]) -> RunningDaemon:
-    return start_gateway(config_dir=SHIPPED, web_posts_per_client_per_minute=0)
+    # every key read for each request: how long a key is remembered has a test of its own
+    return start_gateway(config_dir=SHIPPED, web_posts_per_client_per_minute=0, web_client_key_seconds=0)
 
 
 @pytest.fixture
@@ -245,10 +247,15 @@ def test_a_request_not_signed_by_an_enabled_client_now_is_401_and_nothing_is_sto
     assert count(client.gw.db, receipts) == 0
 
 
-def test_a_disabled_client_is_refused_as_unknown(client: Client) -> None:
+def test_a_disabled_client_is_refused_as_unknown_once_its_remembered_key_is_stale(
+    start_gateway: Callable[..., RunningDaemon],
+) -> None:
+    web = start_gateway(config_dir=SHIPPED, web_posts_per_client_per_minute=0, web_client_key_seconds=0.5)
+    client = Client(web, "city-app", add(web, "city-app"))
     accepted(client.post())
     with client.gw.db.write() as conn:
         assert clients.disable_client(conn, "city-app", NOW)
+    time.sleep(0.6)  # the key is remembered web_client_key_seconds
     refused(client.post(), 401, "unknown-client")
     assert count(client.gw.db, receipts) == 1
 

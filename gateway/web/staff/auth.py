@@ -185,13 +185,13 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         password = _text(form, "password", strip=False)
         try:
             async with hashing:
-                user = await asyncio.to_thread(check_login, email, password)
+                user = await ctx.run(check_login, email, password)
             if user is None:
                 log.info("staff login failed", peer=peer)  # not the address: a password may be typed there
                 return form_page(request, lang, next_path, 400, "staff_login_failed")
             accounts.forget(email)
             clients.undo(peer, now)
-            token = await asyncio.to_thread(begin, user, cookie_token(request))
+            token = await ctx.run(begin, user, cookie_token(request))
         except StorageError as exc:
             log.error("staff login not checked or session not stored", error=str(exc))
             return error(pages, request, 503, "unavailable_title", "error_text")
@@ -238,7 +238,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
             with ctx.db.write() as conn:
                 users.end_session(conn, staff.session)
 
-        await asyncio.to_thread(end)
+        await ctx.run(end)
         log.info("staff logged out", user=staff.email)
         lang = pages.language(request)
         response = RedirectResponse(f"{LOGIN}?lang={lang}&out=1", status_code=303)

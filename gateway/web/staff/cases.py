@@ -7,7 +7,6 @@ through `gateway.casework.console`, the same rules as by mail."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlencode
@@ -68,7 +67,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
                     ),
                 )  # fmt: skip
 
-        counts, departments, found = await asyncio.to_thread(read)
+        counts, departments, found = await ctx.run(read)
         lang = pages.language(request)
         config = ctx.config()
         here = {
@@ -91,7 +90,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
             with ctx.db.read() as conn:
                 return queues.parked(conn)
 
-        found = await asyncio.to_thread(read)
+        found = await ctx.run(read)
         return render(
             pages, request, "staff/parked.html", staff, receipts=found, when=local_time(ctx.config().timezone)
         )
@@ -122,7 +121,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
             return error(pages, request, 403, "staff_forbidden_title", "staff_forbidden_text", staff)
         form = await request.form()
         values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
-        outcome = await asyncio.to_thread(_do, ctx.console, action, found.case.code, values, staff, ctx.clock)
+        outcome = await ctx.run(_do, ctx.console, action, found.case.code, values, staff, ctx.clock)
         lang = pages.language(request)
         key = "problem" if outcome.startswith("!") else "done"
         query = urlencode({"lang": lang, key: outcome.lstrip("!")})
@@ -139,7 +138,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
             with ctx.db.read() as conn:
                 return attachment(conn, found.case.code, number)
 
-        item = await asyncio.to_thread(read)
+        item = await ctx.run(read)
         if item is None:
             return _not_found(pages, request, staff, None)
         filename, _, content = item
@@ -205,7 +204,7 @@ async def _file(ctx: WebContext, request: Request) -> CaseFile | None:
         with ctx.db.read() as conn:
             return case_file(conn, code)
 
-    return await asyncio.to_thread(read)
+    return await ctx.run(read)
 
 
 def _not_found(pages: Pages, request: Request, staff: Staff, found: CaseFile | None) -> Response:

@@ -14,7 +14,6 @@ A proposal the moderator unticked stays unticked on the next round (`keep`)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from typing import get_args
 from urllib.parse import urlencode
@@ -61,8 +60,8 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
     async def listing(request: Request, staff: Staff) -> Response:
         q = request.query_params
         page, published_page = _number(q.get("page")), _number(q.get("published_page"))
-        waiting = await asyncio.to_thread(moderation.waiting, (page - 1) * PAGE_SIZE, PAGE_SIZE)
-        public = await asyncio.to_thread(moderation.published, (published_page - 1) * PAGE_SIZE, PAGE_SIZE)
+        waiting = await ctx.run(moderation.waiting, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        public = await ctx.run(moderation.published, (published_page - 1) * PAGE_SIZE, PAGE_SIZE)
         lang = pages.language(request)
         config = ctx.config()
 
@@ -84,11 +83,11 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
     @allowed
     async def show(request: Request, staff: Staff) -> Response:
         code = _code(ctx, request)
-        draft = await _draft(moderation, code)
+        draft = await _draft(ctx, moderation, code)
         if draft is None:
             return _not_found(pages, request, staff)
         if request.query_params.get("from") == "original":
-            draft = await _draft(moderation, code, draft.original_question, draft.original_answer)
+            draft = await _draft(ctx, moderation, code, draft.original_question, draft.original_answer)
             assert draft is not None
         q = request.query_params
         ticked = {p.id for p in draft.photos if p.ticked}
@@ -100,7 +99,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         code = _code(ctx, request)
         form = await request.form()
         question, answer = _posted(form, "question"), _posted(form, "answer")
-        draft = await _draft(moderation, code, question, answer)
+        draft = await _draft(ctx, moderation, code, question, answer)
         if draft is None:
             return _not_found(pages, request, staff)
         accepted, shown = set(form.getlist("accept")), set(form.getlist("shown"))
@@ -119,7 +118,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
                 _key(f) for i, f in enumerate(part.findings) if f"{prefix}{i}" in shown and i not in mine
             }
             texts[name] = redact(part, mine)
-        again = await _draft(moderation, code, texts["question"], texts["answer"])
+        again = await _draft(ctx, moderation, code, texts["question"], texts["answer"])
         assert again is not None
         return _page(
             ctx, pages, request, staff, again, _ticked(form), keep=keep, done="stale" if stale else "applied"
@@ -134,14 +133,12 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         question, answer = _posted(form, "question"), _posted(form, "answer")
         photos = _ticked(form)
         try:
-            await asyncio.to_thread(
-                moderation.publish, code, question, answer, photos, staff.email, ctx.clock()
-            )
+            await ctx.run(moderation.publish, code, question, answer, photos, staff.email, ctx.clock())
         except NoSuchCase:
             return _not_found(pages, request, staff)
         except Refused as refused:
             log.info("publishing refused", case=code, by=staff.email, reason=refused.reason)
-            draft = await _draft(moderation, code, question, answer)
+            draft = await _draft(ctx, moderation, code, question, answer)
             assert draft is not None
             keep = {str(v) for v in form.getlist("keep")}
             return _page(
@@ -159,7 +156,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         form = await request.form()
         outcome = "done=withdrawn"
         try:
-            await asyncio.to_thread(moderation.withdraw, code, staff.email, _text(form, "why"), ctx.clock())
+            await ctx.run(moderation.withdraw, code, staff.email, _text(form, "why"), ctx.clock())
         except NoSuchCase:
             return _not_found(pages, request, staff)
         except Refused as refused:
@@ -172,7 +169,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
     @allowed
     async def photo(request: Request, staff: Staff) -> Response:
         code = _code(ctx, request)
-        found = await asyncio.to_thread(moderation.photo, code, request.path_params["id"]) if code else None
+        found = await ctx.run(moderation.photo, code, request.path_params["id"]) if code else None
         if found is None:
             return _not_found(pages, request, staff)
         content_type, content = found
@@ -219,12 +216,16 @@ def _page(
 
 
 async def _draft(
-    moderation: Moderation, code: str | None, question: str | None = None, answer: str | None = None
+    ctx: WebContext,
+    moderation: Moderation,
+    code: str | None,
+    question: str | None = None,
+    answer: str | None = None,
 ) -> Draft | None:
     if code is None:
         return None
     try:
-        return await asyncio.to_thread(moderation.draft, code, question, answer)
+        return await ctx.run(moderation.draft, code, question, answer)
     except NoSuchCase:
         return None
 

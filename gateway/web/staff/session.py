@@ -14,7 +14,6 @@ is logged in and the headers every staff answer carries (no cache, no index).
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import posixpath
 from collections.abc import Awaitable, Callable, Mapping
@@ -110,7 +109,7 @@ async def current_staff(ctx: WebContext, request: Request) -> Staff | None:
         with ctx.db.read() as conn:
             return users.find_session(conn, token, now, idle_limit(ctx))
 
-    session = await asyncio.to_thread(find)
+    session = await ctx.run(find)
     if session is None:
         return None
     if now - session.last_seen_at >= TOUCH_EVERY:
@@ -119,7 +118,7 @@ async def current_staff(ctx: WebContext, request: Request) -> Staff | None:
             with ctx.db.write(durable=False) as conn:  # lost in a power cut: the session ends a bit early
                 users.touch_session(conn, session.id, now)
 
-        await asyncio.to_thread(touch)
+        await ctx.run(touch)
     staff = Staff(session.user, session.id, session.csrf_token)
     request.state.staff = staff
     return staff
