@@ -42,7 +42,7 @@ def cases_command(settings: Settings, args: argparse.Namespace) -> int:
     with database(settings) as db, db.read() as conn:
         query = select(cases.c.code, cases.c.department, cases.c.status, cases.c.due_at)
         if args.overdue:
-            # ix_cases_status_due_at: one index range per open status
+            # ix_cases_status_due_at_id: one index range per open status
             query = query.where(cases.c.status.in_(OPEN_STATUSES), cases.c.due_at < now)
             query = query.order_by(cases.c.due_at)
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, case, false, func, or_, select, true
@@ -73,27 +73,49 @@ def _scope(departments: Sequence[str] | None) -> ColumnElement[bool]:
     return cases.c.department.in_(list(departments)) if departments else false()
 
 
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """What the console shows beside every queue: how many cases each queue holds (answered and closed
+    as -1: not counted, a count over every closed case would read the whole table) and the open cases
+    per department."""
+
+    counts: dict[str, int]
+    by_department: dict[str, int]
+
+
+def overview(conn: Connection, now: datetime, departments: Sequence[str] | None = None) -> Overview:
+    """The queue counts and the open cases per department, from one pass over the open cases' index
+    entries (status, department, due_at: migration 0013)."""
+    status, due = cases.c.status, cases.c.due_at
+    overdue = case((and_(status.in_((str(CaseStatus.NEW), str(CaseStatus.ROUTED))), due < now), 1), else_=0)
+    soon = case((and_(status == str(CaseStatus.ROUTED), due >= now, due < now + DUE_SOON), 1), else_=0)
+    rows = conn.execute(
+        select(cases.c.department, status, func.sum(overdue), func.sum(soon), func.count())
+        .where(_scope(departments), status.in_(OPEN))
+        .group_by(status, cases.c.department)  # the index's order: no sorting
+    ).all()
+    counts = dict.fromkeys(("new", "open", "due-soon", "overdue", "waiting"), 0)
+    per_department: dict[str, int] = {}
+    for department, state, late, near, n in rows:
+        counts["open"] += n
+        counts["new"] += n if state == CaseStatus.NEW else 0
+        counts["waiting"] += n if state == CaseStatus.WAITING else 0
+        counts["overdue"] += int(late)
+        counts["due-soon"] += int(near)
+        key = str(department or "-")
+        per_department[key] = per_department.get(key, 0) + n
+    counts |= {"answered": -1, "closed": -1}
+    return Overview(counts, per_department)
+
+
 def counts(conn: Connection, now: datetime, departments: Sequence[str] | None = None) -> dict[str, int]:
-    """How many cases each queue holds, in one query (the console shows them beside the queues)."""
-    columns = [
-        func.coalesce(func.sum(case((queue_filter(q, now), 1), else_=0)), 0).label(q.replace("-", "_"))
-        for q in QUEUES
-    ]
-    row = conn.execute(select(*columns).where(_scope(departments), cases.c.status.in_(OPEN))).one()
-    found = {q: int(getattr(row, q.replace("-", "_"))) for q in QUEUES if q not in ("answered", "closed")}
-    for done in ("answered", "closed"):  # a count over every closed case would read the whole table
-        found[done] = -1
-    return found
+    """How many cases each queue holds (see `overview`)."""
+    return overview(conn, now, departments).counts
 
 
 def by_department(conn: Connection, departments: Sequence[str] | None = None) -> dict[str, int]:
     """Open cases per department."""
-    rows = conn.execute(
-        select(cases.c.department, func.count())
-        .where(_scope(departments), cases.c.status.in_(OPEN))
-        .group_by(cases.c.department)
-    ).all()
-    return {str(r[0] or "-"): int(r[1]) for r in rows}
+    return overview(conn, datetime.now(UTC), departments).by_department
 
 
 def queue_page(
@@ -117,27 +139,30 @@ def queue_page(
     order = SORTS.get(sort, SORTS["due"])
     ordering: list[Any] = [c.desc() if descending else c.asc() for c in order]
     if sort == "due":  # cases without a due time last, whichever way
-        ordering.insert(0, cases.c.due_at.is_(None))
+        ordering[0] = ordering[0].nulls_last()
     total = int(conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one())
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
-    rows = conn.execute(
-        select(
-            cases.c.code,
-            cases.c.status,
-            cases.c.channel,
-            cases.c.department,
-            cases.c.category,
-            cases.c.subject,
-            cases.c.created_at,
-            cases.c.updated_at,
-            cases.c.due_at,
-        )
-        .where(*where)
-        .order_by(*ordering)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    columns = select(
+        cases.c.code,
+        cases.c.status,
+        cases.c.channel,
+        cases.c.department,
+        cases.c.category,
+        cases.c.subject,
+        cases.c.created_at,
+        cases.c.updated_at,
+        cases.c.due_at,
+    )
+    offset = (page - 1) * PAGE_SIZE
+    if sort == "due" and not search:
+        # The page's ids from the index (status, department, due_at, id) alone, then only their rows:
+        # sorting the open cases' rows read every block they lie in (migration 0013).
+        ids = select(cases.c.id).where(*where).order_by(*ordering).limit(PAGE_SIZE).offset(offset)
+        stmt = columns.where(cases.c.id.in_(ids.scalar_subquery())).order_by(*ordering)
+    else:
+        stmt = columns.where(*where).order_by(*ordering).limit(PAGE_SIZE).offset(offset)
+    rows = conn.execute(stmt).all()
     return Page(tuple(CaseLine(**r._asdict()) for r in rows), total, page, pages)
 
 

@@ -109,7 +109,8 @@ cases = Table(
     Index("ix_cases_resident_email", "resident_email"),
     Index("ix_cases_updated_at", "updated_at"),  # Open311's updated_after/updated_before
     Index("ix_cases_created_at_id", "created_at", "id"),  # Open311's listing: newest first, by date
-    Index("ix_cases_status_due_at", "status", "due_at"),
+    Index("ix_cases_status_due_at_id", "status", "due_at", "id"),  # queues: a page of ids from the index
+    Index("ix_cases_status_department_due_at_id", "status", "department", "due_at", "id"),  # a handler's
 )
 
 case_events = Table(

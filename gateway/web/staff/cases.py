@@ -12,6 +12,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import structlog
+from cachetools import TTLCache
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -32,6 +33,7 @@ from gateway.web.staff.session import Staff, error, render, require_staff
 log = structlog.get_logger(__name__)
 MAX_ANSWER = 20_000
 ACTIONS = ("answer", "reroute", "status", "note")
+OVERVIEW_SECONDS = 5.0  # how old the queue counts may be
 # What each action needs; a handler (answer) may also reroute, set the status of and note its cases.
 NEEDS: dict[str, Permission | None] = {
     "answer": "answer",
@@ -43,6 +45,11 @@ NEEDS: dict[str, Permission | None] = {
 
 def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
     any_staff = require_staff(ctx, pages)
+    # The counts beside the queues, by the departments a user may see: one pass over every open case,
+    # made at most every OVERVIEW_SECONDS (bench/RESULTS.md, issue 18).
+    overviews: TTLCache[tuple[str, ...] | None, queues.Overview] = TTLCache(
+        maxsize=1024, ttl=OVERVIEW_SECONDS
+    )
 
     @any_staff
     async def queue(request: Request, staff: Staff) -> Response:
@@ -56,18 +63,22 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         scope = _scope(staff)
         now = ctx.clock()
 
-        def read() -> tuple[dict[str, int], dict[str, int], queues.Page]:
+        key = tuple(scope) if scope is not None else None
+        known = overviews.get(key)
+
+        def read() -> tuple[queues.Overview, queues.Page]:
             with ctx.db.read() as conn:
                 return (
-                    queues.counts(conn, now, scope),
-                    queues.by_department(conn, scope),
+                    known or queues.overview(conn, now, scope),
                     queues.queue_page(
                         conn, name, now, departments=scope, department=department, sort=sort,
                         descending=descending, page=page, search=search,
                     ),
                 )  # fmt: skip
 
-        counts, departments, found = await ctx.run(read)
+        seen, found = await ctx.run(read)
+        overviews[key] = seen
+        counts, departments = seen.counts, seen.by_department
         lang = pages.language(request)
         config = ctx.config()
         here = {
@@ -122,6 +133,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         form = await request.form()
         values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
         outcome = await ctx.run(_do, ctx.console, action, found.case.code, values, staff, ctx.clock)
+        overviews.clear()  # what staff just did shows in the counts at once
         lang = pages.language(request)
         key = "problem" if outcome.startswith("!") else "done"
         query = urlencode({"lang": lang, key: outcome.lstrip("!")})
