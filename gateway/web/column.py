@@ -87,10 +87,12 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         view = _entry_view(pages, ctx.config(), entry, lang, whole=True)
         return pages.render(request, "column_case.html", lang=lang, entry=view)
 
+    kept = ctx.public.remembered
     return [
-        Route("/open", listing, methods=["GET"]),
-        Route("/open/feed.atom", feed, methods=["GET"]),  # before /open/{code}, which would take it
-        Route("/open/{code}", case, methods=["GET"]),
+        Route("/open", kept(listing, pages.language), methods=["GET"]),
+        # before /open/{code}, which would take it
+        Route("/open/feed.atom", kept(feed, pages.language), methods=["GET"]),
+        Route("/open/{code}", kept(case, pages.language), methods=["GET"]),
     ]
 
 

@@ -18,6 +18,7 @@ from gateway.rules import Config
 from gateway.settings import Settings
 from gateway.store.db import Database
 from gateway.web.limits import RateLimiter
+from gateway.web.public_cache import PublicPages
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -45,10 +46,12 @@ class WebContext:
     # An API client's key (webhook secret, Open311 api_key), remembered `web_client_key_seconds`: reading
     # it for every request was a fifth of the accepting process's work under load (bench/RESULTS.md, 17)
     client_keys: TTLCache[tuple[str, str], str | None] = field(init=False)
+    public: PublicPages = field(init=False)  # the public pages remembered a few seconds
 
     def __post_init__(self) -> None:
         seconds = max(self.settings.web_client_key_seconds, 1e-9)  # 0: each entry is stale at once
         object.__setattr__(self, "client_keys", TTLCache(maxsize=4096, ttl=seconds))
+        object.__setattr__(self, "public", PublicPages(self.settings.web_public_cache_seconds))
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """*fn* in one of the web front's read threads (a database read, a password hash)."""

@@ -168,8 +168,14 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         ("/requests/{id}", ["GET"]),
         ("/tokens/{token}", ["GET"]),
     ]
+    # The listing is public and the same for every client asking the same query (its language is in
+    # the query: `locale`): remembered a few seconds (web/public_cache.py).
+    listing = ctx.public.remembered(_by_format(api.requests), lambda request: "")
     return [
-        *(Route(BASE + path, _by_format(handler), methods=[method]) for path, handler, method in formatted),
+        *(
+            Route(BASE + path, listing if handler == api.requests else _by_format(handler), methods=[method])
+            for path, handler, method in formatted
+        ),
         *(Route(BASE + path, _no_format, methods=methods) for path, methods in without_format),
     ]
 

@@ -134,6 +134,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         photos = _ticked(form)
         try:
             await ctx.run(moderation.publish, code, question, answer, photos, staff.email, ctx.clock())
+            ctx.public.forget()  # the column, its feed and Open311 show it at once
         except NoSuchCase:
             return _not_found(pages, request, staff)
         except Refused as refused:
@@ -157,6 +158,7 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
         outcome = "done=withdrawn"
         try:
             await ctx.run(moderation.withdraw, code, staff.email, _text(form, "why"), ctx.clock())
+            ctx.public.forget()
         except NoSuchCase:
             return _not_found(pages, request, staff)
         except Refused as refused:

@@ -1,0 +1,65 @@
+"""Public pages remembered a few seconds (issue 18's and 17's read targets; bench/RESULTS.md).
+
+The open column, its feed and the Open311 listing are the same for every visitor who asks the same
+question in the same language, and change only when a moderator publishes or withdraws. Each is
+rendered once and its bytes served again for `web_public_cache_seconds` (10 s by default; 0: never
+remembered): a snowstorm's thousand residents reading the column's first page cost one render, not a
+thousand, and the accepting process keeps its time for mail. Publishing and withdrawing on this node
+forget every page at once; on another node of a cluster a page is at most that many seconds behind.
+
+What is never remembered: anything but a `200` to a GET, an answer that sets a cookie, and every page
+that is not public (the tracking page, the staff console, the form). The key is the path, the whole
+query and the language the page is in, so a visitor never gets a page in another language; the cache
+holds at most `MOST` pages, the least recently used going first (a stranger's endless new queries
+only push out old pages).
+
+Written here rather than taken from a library: Starlette has no response cache, and the ones for it
+keep their pages in Redis or wrap the whole app; the remembering itself is cachetools' TTLCache."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from cachetools import TTLCache
+from starlette.requests import Request
+from starlette.responses import Response
+
+MOST = 1024
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+class PublicPages:
+    def __init__(self, seconds: float, most: int = MOST) -> None:
+        self._seconds = seconds
+        self._kept: TTLCache[tuple[str, str, str], _Kept] = TTLCache(most, ttl=max(seconds, 1e-9))
+
+    def forget(self) -> None:
+        """Something public changed (a publication, a withdrawal): every page is made again."""
+        self._kept.clear()
+
+    def remembered(self, endpoint: Endpoint, language: Callable[[Request], str]) -> Endpoint:
+        """*endpoint*, its `200` answers to GET kept a few seconds by path, query and *language*."""
+        if self._seconds <= 0:
+            return endpoint
+
+        async def answer(request: Request) -> Response:
+            if request.method != "GET":
+                return await endpoint(request)
+            key = (request.url.path, str(sorted(request.query_params.multi_items())), language(request))
+            kept = self._kept.get(key)
+            if kept is not None:
+                return Response(kept.body, 200, headers=dict(kept.headers))
+            response = await endpoint(request)
+            if response.status_code == 200 and "set-cookie" not in response.headers:
+                self._kept[key] = _Kept(bytes(response.body), tuple(response.headers.items()))
+            return response
+
+        return answer
