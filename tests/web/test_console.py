@@ -1,10 +1,12 @@
 """The staff console against a real daemon (issue 18): phone and walk-in entry, the queues and the case
-page with its actions, a handler's scope, escaping of what residents wrote, CSRF on every action."""
+page with its actions, a handler's scope, escaping of what residents wrote, CSRF on every action; the
+page in the staff's words (channel, status, events, outgoing mail), never the values the store holds."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -117,6 +119,9 @@ def test_reroute_status_and_note_from_the_case_page(gateway: RunningDaemon, clie
     assert [e.actor for e in events_of(gateway.db, case.id)][-3:] == ["agentti@hel.example"] * 3
     page = client.get(f"/staff/cases/{code}")
     assert "Soitettu, ei vastausta." in page.text and "sisäinen, ei näy asukkaalle" in page.text
+    # The desk's note "status routed -> waiting: ?" and the reroute's office keys, in words
+    assert "Tila muutettu: Käsittelyssä → Odottaa asukkaan lisätietoja" in page.text
+    assert "Pysäköinninvalvonta → Kirjaamo" in page.text and "status routed" not in page.text
     assert client.post(f"/staff/cases/{code}/note", data={"text": "ilman tunnistetta"}).status_code == 403
 
 
@@ -125,7 +130,117 @@ def test_the_queues_count_search_and_parked(gateway: RunningDaemon, client: http
     as_user(gateway, client, "admin@hel.example", "admin")
     page = client.get("/staff/queues?queue=open")
     assert 'Avoimet <span class="count">(1)</span>' in page.text
+    assert "<td>Käsittelyssä</td>" in page.text  # the staff's status word
     assert code in client.get(f"/staff/queues?q={code.lower()}").text
     assert code in client.get(f"/staff/queues?q={RESIDENT}").text
     assert code not in client.get("/staff/queues?q=lumikasa").text
     assert client.get("/staff/parked").status_code == 200
+
+
+class Visible(HTMLParser):
+    """The words a reader sees: text outside tags, scripts and styles; no attribute values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.words: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._hidden += tag in ("script", "style", "title")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._hidden -= tag in ("script", "style", "title")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.words += re.findall(r"[\w-]+", data)
+
+
+def visible_words(html: str) -> set[str]:
+    parser = Visible()
+    parser.feed(html)
+    return set(parser.words)
+
+
+# What the store holds for a phone case whose receipt went out: none of it is a word a secretary reads.
+STORED = {
+    "phone", "walk-in", "smtp", "web", "open311",  # the channel
+    "new", "routed", "waiting", "answered", "closed",  # the status
+    "opened", "rerouted", "note", "follow-up",  # event kinds
+    "receipt", "forward", "interim", "answer",  # outbox kinds
+    "pending", "sent", "parked", "bounced",  # outbox states
+    "rules", "gateway",  # the actors that are not people
+}  # fmt: skip
+
+
+def test_the_case_page_of_a_phone_call_reads_in_the_staff_s_words(
+    gateway: RunningDaemon, client: httpx.Client
+) -> None:
+    csrf = as_user(gateway, client, "agentti@hel.example", "agent")
+    nonce = re.search(r'name="nonce" value="([^"]+)"', client.get("/staff/entry").text).group(1)  # type: ignore[union-attr]
+    data = {
+        "csrf": csrf, "nonce": nonce, "channel": "phone", "desk": "Puhelinpalvelu", "email": RESIDENT,
+        "text": "Soittaja kertoo, että auto on pysäköity suojatielle Kalliossa.",
+    }  # fmt: skip
+    entered = client.post("/staff/entry", data=data)
+    assert entered.status_code == 303
+    [case] = wait_for(lambda: all_cases(gateway.db), what="the case")
+    wait_for(lambda: mail_to(gateway.maildir, RESIDENT), what="the receipt")
+
+    def page(lang: str) -> str:
+        return client.get(f"/staff/cases/{case.code}?lang={lang}").text
+
+    def when_both_sent() -> str | None:  # the receipt and the hand-over
+        text = page("fi")
+        return text if text.count("· Lähetetty ·") == 2 else None
+
+    fi = wait_for(when_both_sent, what="the receipt and the hand-over marked sent")
+    assert "<dt>Kanava</dt><dd>Puhelin</dd>" in fi
+    assert "<dt>Tila</dt><dd>Käsittelyssä</dd>" in fi
+    assert f"Vastaanottokuittaus asukkaalle → {RESIDENT} · Lähetetty ·" in fi
+    assert "Välitys yksikölle → pysakointi@hel.example · Lähetetty ·" in fi
+    assert "<strong>Ohjattu</strong>" in fi and "· Ohjaussäännöt" in fi and "→ Pysäköinninvalvonta" in fi
+    # the status words are the staff's, the resident's ("from you") are not
+    assert '<option value="waiting">Odottaa asukkaan lisätietoja</option>' in fi
+    assert "sinulta" not in fi
+    assert visible_words(fi) & STORED == set()
+
+    sv = page("sv")
+    assert "<dt>Kanal</dt><dd>Telefon</dd>" in sv and "<dd>Under behandling</dd>" in sv
+    assert f"Mottagningsbekräftelse till invånaren → {RESIDENT} · Skickat ·" in sv
+    assert "Väntar på mer information från invånaren" in sv and "från dig" not in sv
+    assert visible_words(sv) & STORED == set()
+    en = page("en")
+    assert "<dt>Channel</dt><dd>Phone</dd>" in en and "<dd>Being handled</dd>" in en
+    assert f"Receipt to the resident → {RESIDENT} · Sent ·" in en and "The routing rules" in en
+    assert "Waiting for more information from the resident" in en and "from you" not in en
+
+
+def test_the_console_words_exist_in_every_language() -> None:
+    """Every console word in fi, sv and en, and a word for every value the console shows: channels,
+    statuses, event kinds, the kinds and states of outgoing mail, roles."""
+    from gateway.model.kinds import CaseStatus, Channel, EventKind
+    from gateway.notifier.outbound import HANDOVER_KINDS, NEVER_HELD_FOR_BOUNCES
+    from gateway.store.outbox import AUTOMATIC_KINDS, CONVERSATION_KINDS
+    from gateway.store.users import ROLES
+    from gateway.web.pages import load_texts
+
+    texts = load_texts()
+    families = ("console_", "staff_", "mod_")
+    keys = {lang: {k for k in words if k.startswith(families)} for lang, words in texts.items()}
+    assert keys["fi"] == keys["sv"] == keys["en"]
+    # the kinds the notifier and the deadline worker write (notifier/plan.py, notifier/deadline_mail.py)
+    kinds = {*AUTOMATIC_KINDS, *CONVERSATION_KINDS, *HANDOVER_KINDS, *NEVER_HELD_FOR_BOUNCES}
+    kinds |= {"webhook", "reminder"}
+    wanted = {
+        *(f"console_channel_{c}" for c in Channel),
+        *(f"console_event_{k}" for k in EventKind),
+        *(f"console_mail_kind_{k}" for k in kinds),
+        *(f"console_mail_state_{s}" for s in ("pending", "sent", "parked", "bounced")),  # tables.outbox
+        *(f"staff_role_{r}" for r in ROLES),
+    }
+    assert {k.replace("-", "_") for k in wanted} <= keys["fi"]
+    statuses = {k.removeprefix("console_status_") for k in keys["fi"] if k.startswith("console_status_")}
+    assert statuses == set(CaseStatus)
+    for words in texts.values():
+        assert words["console_status_waiting"] != words["status_waiting"]  # the resident's is "from you"
