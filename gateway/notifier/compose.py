@@ -172,12 +172,12 @@ def _attachment_part(item: Attachment) -> str:
     return CRLF.join(head) + CRLF + CRLF + _base64(item.content)
 
 
-def _threadable(message_id: str) -> bool:
-    """Whether we may name *message_id* in In-Reply-To and References: not one the parser made up, and
-    short enough for a line of its own (a msg-id cannot be folded; a stranger's may be any length)."""
-    return (
-        not message_id.endswith(SYNTHETIC_ID_DOMAIN) and len(message_id) <= _ID_MAX and message_id.isascii()
-    )
+def threadable(message_id: str) -> bool:
+    """Whether we may name *message_id* in In-Reply-To and References: not one we made up (the parser's
+    for mail without one, `@gateway.invalid`, and a web or console submission's, `@submission.invalid`:
+    the reserved `.invalid` domain, RFC 2606), and short enough for a line of its own (a msg-id cannot
+    be folded; a stranger's may be any length)."""
+    return not message_id.endswith(".invalid") and len(message_id) <= _ID_MAX and message_id.isascii()
 
 
 _ID_MAX = 250
@@ -219,8 +219,8 @@ def compose(
     ]
     if reply_to:
         headers.append(("Reply-To", reply_to))
-    references = tuple(r for r in references if _threadable(r))
-    if in_reply_to and not _threadable(in_reply_to):
+    references = tuple(r for r in references if threadable(r))
+    if in_reply_to and not threadable(in_reply_to):
         in_reply_to = references[-1] if references else None
     if in_reply_to:
         headers.append(("In-Reply-To", f"<{in_reply_to}>"))

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from gateway.mail.authres import authenticated
 from gateway.mail.automatic import receipt_withheld
 from gateway.model import Address, Attachment, Case, Channel, Decision, InboundMessage
-from gateway.notifier.compose import Identity
+from gateway.notifier.compose import Identity, message_id_for, threadable
 from gateway.notifier.handover import Handover, forward_values, local_time, webhook_document
 from gateway.notifier.outbound import HANDOVER_KINDS, Directory, Mail, Outbound
 from gateway.notifier.reply_address import reply_address
@@ -160,6 +160,13 @@ class Planner:
             return f"more than {per_client} new cases from this client address in an hour"
         return None
 
+    def _thread_of(self, case: Case) -> str:
+        """The mail our answer replies to: the resident's own, or, when they sent none we could name (a
+        web form, an app, a call entered by staff), our receipt to them, the first mail of their thread."""
+        if case.message_id and threadable(case.message_id):
+            return case.message_id
+        return message_id_for(f"receipt:{case.code}", self._identity.domain, self._identity.secret)
+
     def plan_answer(
         self,
         conn: Connection,
@@ -186,7 +193,7 @@ class Planner:
                     "department": self._directory.department_name(case.department or "", case.language),
                 },
                 automatic=False,
-                in_reply_to=case.message_id,
+                in_reply_to=self._thread_of(case),
                 attachments=attachments,
                 mail_from=self._identity.address,
             ),

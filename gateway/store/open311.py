@@ -3,8 +3,10 @@ filters, the timelines of a page of them at once, and the api_key look-up of Ope
 
 Only public cases are listed: a case with a `publications` row that is not withdrawn. Nothing personal is
 read here: no name, email, phone or the resident's own text; the description and the status notes are
-the published question and answer. `requests/{id}` reads one case by its code through `store.public`,
-whether published or not; this module adds what a published case shows besides (its place).
+the published question and answer. Not the place as it was typed either: moderation does not edit it,
+and a caller's home address or number said to an agent lands there (docs/decisions/0029).
+`requests/{id}` reads one case by its code through `store.public`, whether published or not; this
+module adds what a published case shows besides (its point, the coordinates).
 """
 
 from __future__ import annotations
@@ -72,7 +74,6 @@ class PublicRequest:
     due_at: datetime | None  # only while the case is open
     latitude: float | None
     longitude: float | None
-    address: str  # as stored; the moderation of issue 18 edits it before publication
     question: str  # the published text of the resident's question
     answer: str  # the published answer ("" until there is one)
 
@@ -94,7 +95,6 @@ _PUBLIC = (
         cases.c.due_at,
         cases.c.latitude,
         cases.c.longitude,
-        cases.c.address,
         publications.c.question,
         publications.c.answer,
     )
@@ -151,7 +151,6 @@ def _request(row: Any) -> PublicRequest:
         due_at=row.due_at if status not in CLOSED_STATUSES else None,
         latitude=row.latitude,
         longitude=row.longitude,
-        address=row.address or "",
         question=row.question or "",
         answer=row.answer or "",
     )

@@ -355,7 +355,7 @@ class _Open311:
             "requested_datetime": when(r.created_at, tz),
             "updated_datetime": when(r.updated_at, tz),
             "expected_datetime": when(r.due_at, tz) if r.due_at is not None and r.is_open else None,
-            "address": r.address or None,
+            "address": None,  # the place as typed is not moderated: never public (decision 0029)
             "lat": r.latitude,
             "long": r.longitude,
         }
