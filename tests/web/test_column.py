@@ -17,6 +17,7 @@ import pytest
 
 from gateway.model.tracking_code import new_code
 from gateway.rules.areas import load_areas
+from gateway.store import column
 from gateway.store.cases import insert_case
 from gateway.store.column import fts5_query, search_words, stem_prefix
 from gateway.store.public import publish
@@ -193,7 +194,13 @@ def test_the_list_is_filtered_by_topic_area_and_office(web: RunningDaemon) -> No
     )
 
 
-def test_search_finds_finnish_and_swedish_words_in_their_inflected_forms(web: RunningDaemon) -> None:
+@pytest.mark.parametrize("few", [column.FEW, 0], ids=["matches-first", "newest-first"])
+def test_search_finds_finnish_and_swedish_words_in_their_inflected_forms(
+    web: RunningDaemon, few: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Either way PostgreSQL's page is read (matches first when they are few, else the newest first,
+    testing each), the same cases are found."""
+    monkeypatch.setattr(column, "FEW", few)
     snow = make_case(web, "Lumi tukkii pyörätien.", "Pyörätie aurataan huomenna aamulla.", at=DAY)
     snow_again = make_case(web, "Lumen kasat kadulla.", "Kasat ajetaan pois.", at=DAY + timedelta(hours=1))
     gradation = make_case(web, "Lunta on liikaa.", "Lunta siirretään.", at=DAY + timedelta(hours=2))
