@@ -73,6 +73,9 @@ class Settings:
     # the open column, its feed and the Open311 listing are served again from memory this long (publishing
     # or withdrawing forgets them at once); 0: every request is answered afresh
     web_public_cache_seconds: float = 10.0
+    # GET requests handled at once by the accepting process (others wait their turn): bounds how long a
+    # mail's step waits behind pages in the shared event loop; 0: no bound
+    web_concurrent_reads: int = 4
     form_min_seconds: float = 3.0  # a form sent sooner after it was shown is a robot's
     form_max_age_hours: float = 24.0  # an older form is shown again, with what was written in it
     # staff console sessions (issue 18): one ends after this long unused, and this long after login anyway

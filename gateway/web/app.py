@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.web import api, column, form, open311, open_photos, staff, tracking
 from gateway.web.context import WebContext
 from gateway.web.errors import for_path
+from gateway.web.limits import ReadTurns
 from gateway.web.pages import Pages
 from gateway.web.security import BodyLimit, BodyTooLarge, SecurityHeaders
 
@@ -51,6 +52,7 @@ def build_app(ctx: WebContext) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=[
+            Middleware(ReadTurns, turns=ctx.settings.web_concurrent_reads),
             Middleware(SecurityHeaders),
             Middleware(_BodyLimitAnswered, max_bytes=ctx.settings.http_max_body_bytes, pages=pages),
         ],

@@ -7,11 +7,14 @@ or wrap every route, and what is needed is 40 lines (docs/decisions/0027-web-fro
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_CLIENTS = 100_000  # buckets kept; the least recently seen go first (an address-spraying flood)
 
@@ -60,3 +63,37 @@ def _take(bucket: _Bucket, per_minute: int, now: float) -> float:
 def retry_after(wait: float) -> str:
     """The `Retry-After` header's whole seconds (at least 1)."""
     return str(max(1, math.ceil(wait)))
+
+
+class ReadTurns:
+    """At most *turns* GET and HEAD requests made at once; the others wait their turn without costing the
+    event loop anything (0: no bound). The web shares the accepting process's loop with SMTP, and each
+    request in hand puts its steps in the loop's queue ahead of a mail's: bounding the reads in hand
+    bounds how long a mail's step waits behind them (bench/RESULTS.md, issue 17; decision 0029).
+    Submissions are not bounded here: they are few and rate-limited, and a slow upload must not hold a
+    turn. A turn ends when the answer is made (its start is sent), not when a slow reader has it all."""
+
+    def __init__(self, app: ASGIApp, turns: int) -> None:
+        self._app = app
+        self._turns = asyncio.Semaphore(turns) if turns > 0 else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._turns is None or scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self._app(scope, receive, send)
+            return
+        turns = self._turns
+        await turns.acquire()
+        held = True
+
+        async def sending(message: Message) -> None:
+            nonlocal held
+            if held and message["type"] == "http.response.start":  # made: a slow reader holds no turn
+                held = False
+                turns.release()
+            await send(message)
+
+        try:
+            await self._app(scope, receive, sending)
+        finally:
+            if held:
+                turns.release()
