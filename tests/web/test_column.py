@@ -192,6 +192,11 @@ def test_the_list_is_filtered_by_topic_area_and_office(web: RunningDaemon) -> No
     assert (
         "Vinterunderhåll" in names and "Södra stordistriktet" in names and "Stadsmiljöns arbetsenhet" in names
     )
+    # the office filter names an office: "Handläggare" and "Käsittelijä" read as a person
+    assert '<label for="office">Handläggande enhet</label>' in names and "Alla enheter" in names
+    fi = main_of(get(web, "/open"))
+    assert '<label for="office">Käsittelevä yksikkö</label>' in fi and "Kaikki yksiköt" in fi
+    assert "Käsittelijä" not in fi
 
 
 @pytest.mark.parametrize("few", [column.FEW, 0], ids=["matches-first", "newest-first"])
@@ -431,6 +436,8 @@ def test_the_column_words_exist_in_every_language() -> None:
     assert keys["fi"] == keys["sv"] == keys["en"] and "open_count_many" in keys["fi"]
     for words in texts.values():
         assert "{n}" in words["open_count_many"]
+        # the column and the tracking page name the office that handles a case with the same words
+        assert words["open_office_label"] == words["office_label"]
 
 
 def test_the_migration_keeps_the_search_index_in_step_with_publications(database_url: str) -> None:

@@ -49,6 +49,7 @@ def test_an_agent_enters_a_phone_call_and_reads_the_code_aloud(
     csrf = as_user(gateway, client, "agentti@hel.example", "agent")
     form = client.get("/staff/entry")
     assert form.status_code == 200 and "Kirjaa puhelu tai käynti" in form.text
+    assert_entry_form_in_staff_words(client)
     nonce = re.search(r'name="nonce" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
     data = {
         "csrf": csrf, "nonce": nonce, "channel": "phone", "desk": "Kaupunkiympäristön puhelinpalvelu",
@@ -70,6 +71,39 @@ def test_an_agent_enters_a_phone_call_and_reads_the_code_aloud(
     )
 
 
+# The entry form's fields in the secretary's words, and the resident's words for the same fields.
+ENTRY_WORDS = {
+    "fi": (
+        ("Asukkaan palaute", "Asukkaan yhteystiedot", "Asukas saa jäädä nimettömäksi",
+         "Asukas antoi luvan julkaista palautteensa", "Älä kirjaa henkilötunnusta"),
+        ("Palautteesi", "Yhteystietosi", "Voit antaa palautetta myös nimettömänä", "Palautteeni",
+         "Älä kirjoita tähän henkilötunnusta"),
+    ),
+    "sv": (
+        ("Invånarens respons", "Invånarens kontaktuppgifter", "Invånaren får vara anonym",
+         "Invånaren gav tillstånd att publicera"),
+        ("Din respons", "Dina kontaktuppgifter", "Du kan också ge respons anonymt", "Min respons"),
+    ),
+    "en": (
+        ("The resident&#39;s feedback", "The resident&#39;s contact details",
+         "The resident may stay anonymous", "The resident allowed their feedback"),
+        ("Your feedback", "Your contact details", "You may give feedback anonymously", "My feedback"),
+    ),
+}  # fmt: skip
+
+
+def assert_entry_form_in_staff_words(client: httpx.Client) -> None:
+    for lang, (staff_words, resident_words) in ENTRY_WORDS.items():
+        page = client.get(f"/staff/entry?lang={lang}").text
+        assert [w for w in staff_words if w not in page] == [], lang
+        assert [w for w in resident_words if w in page] == [], lang
+    # a form sent without its text is refused in the same words
+    refused = client.get("/staff/entry").text
+    csrf = CSRF.search(refused).group(1)  # type: ignore[union-attr]
+    refused = client.post("/staff/entry", data={"csrf": csrf, "channel": "phone", "text": ""}).text
+    assert "Kirjaa asukkaan palaute." in refused and "Kirjoita palautteesi." not in refused
+
+
 def test_a_handler_sees_its_queue_opens_its_case_and_answers_from_the_console(
     gateway: RunningDaemon, client: httpx.Client
 ) -> None:
@@ -83,6 +117,9 @@ def test_a_handler_sees_its_queue_opens_its_case_and_answers_from_the_console(
     text = "Hei,\n\nValvoja käy paikalla tänään.\n\nTerveisin\nLiisa Virtanen\npysäköinninvalvonta"
     answered = client.post(f"/staff/cases/{code}/answer", data={"csrf": csrf, "text": text})
     assert answered.status_code == 303 and "done=answered" in answered.headers["location"]
+    # the answer waits in the outbox: the page says it is on its way, as the mail list beside it does
+    said = client.get(answered.headers["location"]).text
+    assert "Vastaus on lähetysjonossa ja lähtee asukkaalle" in said and "Vastaus lähetettiin" not in said
     [mail] = wait_for(lambda: [m for m in mail_to(gateway.maildir, RESIDENT) if "tänään" in text_of(m)])
     assert "Liisa" not in text_of(mail) and "Virtanen" not in text_of(mail)
     assert [c.status for c in all_cases(gateway.db)] == ["answered"]
@@ -130,6 +167,11 @@ def test_the_queues_count_search_and_parked(gateway: RunningDaemon, client: http
     as_user(gateway, client, "admin@hel.example", "admin")
     page = client.get("/staff/queues?queue=open")
     assert 'Avoimet <span class="count">(1)</span>' in page.text
+    # the subject is "Otsikko", the office "Yksikkö" (the topic is "Aihe" on the form and the
+    # moderation page); the code is kept on one line
+    heads = re.findall(r'<th scope="col"[^>]*>(?:<a [^>]*>)?([^<]+)<', page.text)
+    assert heads == ["Seurantatunnus", "Otsikko", "Yksikkö", "Tila", "Saapunut", "Vastattava viimeistään"]
+    assert f'<td class="nowrap"><a href="/staff/cases/{code}?lang=fi">{code}</a></td>' in page.text
     assert "<td>Käsittelyssä</td>" in page.text  # the staff's status word
     assert code in client.get(f"/staff/queues?q={code.lower()}").text
     assert code in client.get(f"/staff/queues?q={RESIDENT}").text
@@ -196,6 +238,12 @@ def test_the_case_page_of_a_phone_call_reads_in_the_staff_s_words(
 
     fi = wait_for(when_both_sent, what="the receipt and the hand-over marked sent")
     assert "<dt>Kanava</dt><dd>Puhelin</dd>" in fi
+    # who entered the call and at which desk: the account's name and address, not the resident's
+    who = "Liisa Virtanen &lt;agentti@hel.example&gt; · Puhelinpalvelu"
+    assert f'<dt>Kirjannut</dt><dd id="entered-by">{who}</dd>' in fi
+    opened = r"<strong>Palaute kirjattiin</strong> · [0-9.]+ [0-9.]+ · Kirjannut: Liisa Virtanen · Puhelin · "
+    assert re.search(opened + "Puhelinpalvelu</p>", fi)
+    assert f"· {RESIDENT}</p>" not in fi
     assert "<dt>Tila</dt><dd>Käsittelyssä</dd>" in fi
     assert f"Vastaanottokuittaus asukkaalle → {RESIDENT} · Lähetetty ·" in fi
     assert "Välitys yksikölle → pysakointi@hel.example · Lähetetty ·" in fi
@@ -207,11 +255,13 @@ def test_the_case_page_of_a_phone_call_reads_in_the_staff_s_words(
 
     sv = page("sv")
     assert "<dt>Kanal</dt><dd>Telefon</dd>" in sv and "<dd>Under behandling</dd>" in sv
+    assert "Registrerad av: Liisa Virtanen · Telefon · Puhelinpalvelu</p>" in sv
     assert f"Mottagningsbekräftelse till invånaren → {RESIDENT} · Skickat ·" in sv
     assert "Väntar på mer information från invånaren" in sv and "från dig" not in sv
     assert visible_words(sv) & STORED == set()
     en = page("en")
     assert "<dt>Channel</dt><dd>Phone</dd>" in en and "<dd>Being handled</dd>" in en
+    assert "Entered by: Liisa Virtanen · Phone · Puhelinpalvelu</p>" in en
     assert f"Receipt to the resident → {RESIDENT} · Sent ·" in en and "The routing rules" in en
     assert "Waiting for more information from the resident" in en and "from you" not in en
 
@@ -244,3 +294,23 @@ def test_the_console_words_exist_in_every_language() -> None:
     assert statuses == set(CaseStatus)
     for words in texts.values():
         assert words["console_status_waiting"] != words["status_waiting"]  # the resident's is "from you"
+
+
+def test_the_staff_pages_say_one_word_for_one_thing() -> None:
+    """The words reviewers found used for two things, or two words for one: the mail's subject and the
+    case's topic, the office that handles a case, the channels (the moderation page had words of its
+    own for them). One set, from the console's words, on every staff page."""
+    from gateway.model.kinds import Channel
+    from gateway.web.pages import load_texts
+
+    texts = load_texts()
+    for lang, words in texts.items():
+        assert words["console_subject"] != words["mod_topic"] == words["category_label"], lang
+        assert not [k for k in words if k.startswith(("mod_channel", "mod_office", "mod_subject"))], lang
+        channels = [words[f"console_channel_{c.replace('-', '_')}"] for c in Channel]
+        assert len(set(channels)) == len(channels) - 1, lang  # smtp and imap are both email
+    assert texts["fi"]["console_subject"] == "Otsikko" and texts["fi"]["console_office"] == "Yksikkö"
+    assert (texts["sv"]["console_channel_walk_in"], texts["en"]["console_channel_walk_in"]) == (
+        "Servicepunkt",
+        "Service desk",
+    )

@@ -157,6 +157,22 @@ def publication(gw: RunningDaemon, code: str) -> Any:
         ).first()
 
 
+def assert_the_console_s_words(client: httpx.Client, code: str, listing: str, page: str) -> None:
+    """The moderation pages name the subject, the office and the channel as the console does: "Otsikko"
+    for the subject ("Aihe" is the topic), "Yksikkö" for the office (not "Käsittelijä"), and the
+    console's channel words (the moderation page had "Verkko", "Kundtjänstpunkt", "Walk-in desk")."""
+    heads = re.findall(r'<th scope="col">([^<]+)</th>', listing)
+    assert heads[:5] == ["Seurantatunnus", "Otsikko", "Yksikkö", "Tila", "Muuttunut"]
+    assert f'<td class="nowrap"><a href="/staff/moderation/{code}?lang=fi">{code}</a></td>' in listing
+    assert "<dt>Yksikkö</dt>" in page and "<dt>Aihe</dt>" in page and "Käsittelijä" not in page
+    assert "<dt>Kanava</dt><dd>Verkkolomake</dd>" in page
+    sv = client.get(f"/staff/moderation/{code}?lang=sv").text
+    assert "<dt>Enhet</dt>" in sv and "<dt>Ämne</dt>" in sv and "<dd>Webbformulär</dd>" in sv
+    assert "Handläggare" not in sv
+    en = client.get("/staff/moderation?lang=en").text
+    assert re.findall(r'<th scope="col">([^<]+)</th>', en)[:3] == ["Tracking code", "Subject", "Office"]
+
+
 # -- the way through ---------------------------------------------------------------------------------------
 
 
@@ -169,6 +185,7 @@ def test_a_moderator_is_offered_the_planted_data_cannot_publish_it_and_publishes
     assert listing.status_code == 200 and code in listing.text
     page = client.get(f"/staff/moderation/{code}")
     assert page.status_code == 200
+    assert_the_console_s_words(client, code, listing.text, page.text)
     form = Form(page.text, "/publish")
     assert form.value("question") == QUESTION and form.value("answer") == ANSWER
     offered = re.findall(r"<strong>([^<]+)</strong>: “([^”]+)” → ([^<(]+)", page.text)

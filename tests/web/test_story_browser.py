@@ -6,11 +6,12 @@ the handler's name or address; a moderator is offered the three redactions, acce
 then the open column, the case's public page, the Atom feed and Open311's listing and request show the
 moderated texts and none of the planted data. A screenshot of every page it passes through is saved as
 var/screenshots/story-*.png (the login page once: the handler's and the moderator's are the same page);
-axe-core's WCAG 2.1 AA check runs on the login page, the column, and the console pages that
-test_console_browser.py checked (entry, entered, queue, case page).
+axe-core's WCAG 2.1 AA check runs on the login page, the column, and the console pages (entry, entered,
+queue, case page, moderation list and case). The console pages are read as the secretary reads them: the
+entry form in the staff's words, who entered the call and at which desk on the case page, an answer said
+to be on its way (not sent) while its mail waits, and one frame for every staff page.
 
-The pieces of this story were tested one at a time before (test_console_browser.py: entry and answer;
-test_moderation_browser.py: redaction and publishing, with a photo, on a case made through the form);
+test_moderation_browser.py tests redaction and publishing, with a photo, on a case made through the form;
 here the case the moderator publishes is the one the agent entered, and every public view is read after.
 
 Two tests without a browser follow the story, each for a defect it showed (both fixed): the answer
@@ -30,12 +31,11 @@ from playwright.sync_api import Page
 
 from gateway.casework.console import Staff as Actor
 from gateway.casework.moderation import Moderation
-from tests.support.browser import PageMaker, screenshot
+from tests.support.browser import VIEWPORT, PageMaker, screenshot
 from tests.support.conversation import mail_to, readable, text_of
 from tests.support.daemon import RunningDaemon, wait_for
 from tests.web.test_browser import assert_accessible, label
 from tests.web.test_console import as_user
-from tests.web.test_console_browser import log_in
 from tests.web.test_form import SHIPPED, case_row, url
 from tests.web.test_staff_auth import PASSWORD, add_user
 
@@ -63,6 +63,51 @@ ANSWER = "Hei,\n\nPenkki korjataan huomenna ja naulat poistetaan.\n\nTerveisin\n
 @pytest.fixture
 def web(start_gateway: Callable[..., RunningDaemon]) -> RunningDaemon:
     return start_gateway(config_dir=SHIPPED)
+
+
+def log_in(page: Page, web: RunningDaemon, email: str) -> None:
+    page.goto(url(web, "/staff/login"))
+    page.get_by_label("Sähköposti").fill(email)
+    page.get_by_label("Salasana").fill(PASSWORD)
+    page.get_by_role("button", name="Kirjaudu sisään").click()
+    page.wait_for_url(re.compile(r"/staff/$"))
+
+
+# The width of the header's bar, the page and the footer's text: one frame on every staff page.
+FRAME = """() => ['header.site .bar', 'main', 'footer.site p'].map(selector => {
+    const e = document.querySelector(selector), css = getComputedStyle(e);
+    return Math.round(e.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight));
+})"""
+# The tables that do not fit their box at this window's width (they scroll sideways in it).
+CROPPED = """() => [...document.querySelectorAll('.table-scroll')]
+    .filter(box => box.scrollWidth > box.clientWidth)
+    .map(box => box.querySelector('caption, th').textContent)"""
+# Whether the logout button shares a line with something else in the staff bar.
+LOGOUT_NOT_ALONE = """() => {
+    const bar = document.querySelector('.staff-bar');
+    const button = [...bar.querySelectorAll('button')].find(b => b.textContent.trim() === 'Kirjaudu ulos');
+    const mine = button.getBoundingClientRect();
+    return [...bar.querySelectorAll('a, p, strong')].some(e => {
+        const r = e.getBoundingClientRect();
+        return r.width > 0 && r.top < mine.bottom && r.bottom > mine.top;
+    });
+}"""
+
+
+def assert_staff_frame(page: Page, width: int, narrow_shot: str = "") -> None:
+    """The header, the page and the footer are as wide as on every other staff page (the queue and the
+    moderation list were wider than the rest), a table fits it in the test's window, and "Kirjaudu ulos"
+    is not alone on a line, neither at the test's window nor at a phone's."""
+    assert page.evaluate(FRAME) == [width] * 3, page.url
+    assert page.evaluate(CROPPED) == [], page.url  # the frame is wide enough for the case tables
+    assert page.evaluate(LOGOUT_NOT_ALONE), page.url
+    page.set_viewport_size({"width": 400, "height": 900})
+    try:
+        assert page.evaluate(LOGOUT_NOT_ALONE), f"{page.url} at 400 px"
+        if narrow_shot:
+            shot(page, narrow_shot)
+    finally:
+        page.set_viewport_size(VIEWPORT)
 
 
 def shot(page: Page, name: str) -> None:
@@ -122,11 +167,18 @@ def test_a_phone_call_is_entered_answered_moderated_and_published_without_what_w
     agent.get_by_role("link", name="Kirjaa puhelu tai käynti").first.click()
     agent.get_by_role("radio", name="Puhelin").check()
     agent.get_by_label("Asiointipiste tai toimipaikka").fill("Kaupunkiympäristön puhelinpalvelu")
-    agent.get_by_label(label("Palautteesi")).fill(CALL)
+    agent.get_by_label(label("Asukkaan palaute")).fill(CALL)
     agent.get_by_label(label("Sähköposti")).fill(RESIDENT)
-    agent.get_by_label(re.compile("saa julkaista")).check()  # the caller allowed publishing
+    agent.get_by_label(re.compile("^Asukas antoi luvan julkaista")).check()  # the caller allowed publishing
+    form = agent.locator("main").inner_text()
+    assert "Asukkaan yhteystiedot" in form and "Asukas saa jäädä nimettömäksi" in form
+    # the resident's form speaks to the resident; the agent is not the one giving feedback
+    resident_words = ("Palautteesi", "nimettömänä", "Palautteeni", "Yhteystietosi", "Älä kirjoita")
+    assert [w for w in resident_words if w in form] == []
     shot(agent, "03-entry")
     assert_accessible(agent)
+    frame = agent.evaluate(FRAME)[0]
+    assert_staff_frame(agent, frame)
     agent.get_by_role("button", name="Kirjaa palaute").click()
     agent.wait_for_url(re.compile(r"/staff/entry/HEL-"))
     code = agent.locator("#tracking-code").inner_text().strip()
@@ -149,14 +201,31 @@ def test_a_phone_call_is_entered_answered_moderated_and_published_without_what_w
     handler.get_by_role("button", name="Hae").click()
     shot(handler, "06-handler-queue")
     assert_accessible(handler)
+    assert_staff_frame(handler, frame, narrow_shot="06-handler-queue-400px")
+    queue = handler.get_by_role("table", name="Palautejonot")
+    assert [queue.get_by_role("columnheader").nth(i).inner_text() for i in (0, 1, 2)] == [
+        "Seurantatunnus", "Otsikko", "Yksikkö",
+    ]  # fmt: skip
+    # the code reads as one word: one box, not broken at a hyphen
+    assert queue.get_by_role("link", name=code).evaluate("a => a.getClientRects().length") == 1
     handler.get_by_role("link", name=code).click()
     handler.wait_for_url(re.compile(rf"/staff/cases/{code}"))
     assert CALL in handler.locator("main").inner_text()  # staff see what the resident said, all of it
+    # who took the call and where, on the event and among the facts; not the resident's address as actor
+    opened = handler.locator("li.event-opened .meta").inner_text()
+    assert "Kirjannut: Aino Agentti · Puhelin · Kaupunkiympäristön puhelinpalvelu" in opened, opened
+    assert RESIDENT not in opened
+    assert handler.locator("#entered-by").inner_text() == (
+        "Aino Agentti <aino.agentti@hel.example> · Kaupunkiympäristön puhelinpalvelu"
+    )
     handler.get_by_label("Vastaus asukkaalle").fill(ANSWER)
     shot(handler, "07-handler-case")
     assert_accessible(handler)
+    assert_staff_frame(handler, frame)
     handler.get_by_role("button", name="Lähetä vastaus").click()
-    assert handler.get_by_role("status").inner_text().strip() == "Vastaus lähetettiin asukkaalle."
+    said = handler.get_by_role("status").inner_text().strip()
+    # the answer goes out through the outbox: the page must not say it was sent while its mail waits
+    assert said.startswith("Vastaus on lähetysjonossa ja lähtee asukkaalle") and "lähetettiin" not in said
     shot(handler, "08-handler-answered")
 
     def answers() -> list[Message]:
@@ -176,13 +245,22 @@ def test_a_phone_call_is_entered_answered_moderated_and_published_without_what_w
     moderator.get_by_role("link", name="Moderointi").first.click()
     moderator.wait_for_url(re.compile(r"/staff/moderation"))
     shot(moderator, "10-moderation-list")
+    assert_accessible(moderator)
+    assert_staff_frame(moderator, frame)
+    waiting = moderator.get_by_role("table", name="Odottaa julkaisua")
+    assert [waiting.get_by_role("columnheader").nth(i).inner_text() for i in (0, 1, 2)] == [
+        "Seurantatunnus", "Otsikko", "Yksikkö",
+    ]  # fmt: skip
     moderator.get_by_role("table", name="Odottaa julkaisua").get_by_role("link", name=code).click()
     moderator.wait_for_url(re.compile(rf"/staff/moderation/{code}"))
     question = moderator.get_by_role("textbox", name="Julkinen kysymys")
     assert question.input_value() == CALL
     for kind, planted in (("Puhelinnumero", PHONE), ("Sähköpostiosoite", EMAIL), ("Henkilötunnus", HETU)):
         assert moderator.get_by_role("checkbox", name=f"{kind}: “{planted}”").is_checked()
+    facts = moderator.locator("dl.facts").inner_text()
+    assert "Yksikkö\n" in facts and "Kanava\nPuhelin" in facts and "Käsittelijä" not in facts
     shot(moderator, "11-moderation-case")
+    assert_accessible(moderator)
     moderator.get_by_role("button", name="Tee valitut poistot").click()
     assert moderator.get_by_role("status").inner_text().startswith("Valitut poistot tehtiin")
     assert question.input_value() == REDACTED
