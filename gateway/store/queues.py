@@ -82,6 +82,13 @@ class Overview:
     counts: dict[str, int]
     by_department: dict[str, int]
 
+    def total(self, queue: str, department: str | None) -> int | None:
+        """How many cases *queue* (of *department*) holds, when the overview knows; None otherwise."""
+        if department is None:
+            found = self.counts.get(queue, -1)
+            return found if found >= 0 else None
+        return self.by_department.get(department, 0) if queue == "open" else None
+
 
 def overview(conn: Connection, now: datetime, departments: Sequence[str] | None = None) -> Overview:
     """The queue counts and the open cases per department, from one pass over the open cases' index
@@ -129,8 +136,10 @@ def queue_page(
     descending: bool = False,
     page: int = 1,
     search: str = "",
+    total: int | None = None,
 ) -> Page:
-    """One page of *queue* (or of every case matching *search*), sorted by *sort*."""
+    """One page of *queue* (or of every case matching *search*), sorted by *sort*; *total* is how many
+    the queue holds when the caller knows (the overview's count), else it is counted."""
     where = [_scope(departments)]
     if search:
         where.append(_search(search))
@@ -140,7 +149,8 @@ def queue_page(
     ordering: list[Any] = [c.desc() if descending else c.asc() for c in order]
     if sort == "due":  # cases without a due time last, whichever way
         ordering[0] = ordering[0].nulls_last()
-    total = int(conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one())
+    if total is None:
+        total = int(conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one())
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     columns = select(

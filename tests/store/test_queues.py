@@ -52,6 +52,13 @@ def test_queues_counts_scope_and_search(db: Database) -> None:
             queues.counts(conn, NOW, departments=[])["open"] == 0
         )  # a handler of no department sees nothing
         assert queues.by_department(conn) == {"-": 1, "tyoyksikko": 2, "kirjaamo": 2}
+        # what the overview knows of a queue's size is what counting it gives
+        seen = queues.overview(conn, NOW)
+        for queue, department in [("open", None), ("overdue", None), ("open", "kirjaamo"), ("new", None)]:
+            counted = queues.queue_page(conn, queue, NOW, department=department).total
+            assert seen.total(queue, department) == counted
+        assert seen.total("closed", None) is None and seen.total("waiting", "kirjaamo") is None
+        assert seen.total("open", "nobody") == 0
         assert [c.code for c in queues.queue_page(conn, "", NOW, search="hel-0000-0005").lines] == [
             "HEL-0000-0005"
         ]

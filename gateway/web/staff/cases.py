@@ -68,13 +68,13 @@ def routes(ctx: WebContext, pages: Pages) -> list[BaseRoute]:
 
         def read() -> tuple[queues.Overview, queues.Page]:
             with ctx.db.read() as conn:
-                return (
-                    known or queues.overview(conn, now, scope),
-                    queues.queue_page(
-                        conn, name, now, departments=scope, department=department, sort=sort,
-                        descending=descending, page=page, search=search,
-                    ),
+                seen = known or queues.overview(conn, now, scope)
+                page_of = queues.queue_page(
+                    conn, name, now, departments=scope, department=department, sort=sort,
+                    descending=descending, page=page, search=search,
+                    total=None if search else seen.total(name, department),
                 )  # fmt: skip
+                return seen, page_of
 
         seen, found = await ctx.run(read)
         overviews[key] = seen
