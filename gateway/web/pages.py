@@ -83,6 +83,7 @@ class Pages:
             undefined=StrictUndefined,  # a misspelt name fails the test, not the resident's page
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # the templates ship with the code: no stat() of each file per page
         )
 
     def language(self, request: Request) -> str:
