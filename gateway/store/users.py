@@ -280,7 +280,7 @@ def start_session(conn: Connection, user_id: int, now: datetime, lifetime: timed
 def find_session(conn: Connection, token: str, now: datetime, idle: timedelta) -> StaffSession | None:
     """The live session of cookie *token*: not past its absolute end, used within *idle*, of an enabled
     user. None for anything else."""
-    row = conn.execute(
+    rows = conn.execute(
         _USER.add_columns(
             staff_sessions.c.id.label("session_id"),
             staff_sessions.c.created_at.label("session_created_at"),
@@ -288,17 +288,21 @@ def find_session(conn: Connection, token: str, now: datetime, idle: timedelta) -
             staff_sessions.c.expires_at,
             staff_sessions.c.csrf_token,
         )
+        .add_columns(user_departments.c.department.label("in_department"))
         .join(staff_sessions, staff_sessions.c.user_id == users.c.id)
+        .outerjoin(user_departments, user_departments.c.user_id == users.c.id)  # one query a page
         .where(
             staff_sessions.c.id == session_id(token),
             staff_sessions.c.expires_at > now,
             staff_sessions.c.last_seen_at > now - idle,
             users.c.disabled_at.is_(None),
         )
-    ).first()
-    if row is None:
+        .order_by(user_departments.c.department)
+    ).all()
+    if not rows:
         return None
-    user = _user(row._mapping, _departments(conn, [row.id]).get(row.id, ()))
+    row = rows[0]
+    user = _user(row._mapping, tuple(str(r.in_department) for r in rows if r.in_department is not None))
     return StaffSession(
         row.session_id, user, row.session_created_at, row.last_seen_at, row.expires_at, row.csrf_token
     )
