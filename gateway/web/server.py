@@ -58,7 +58,7 @@ class HttpServer:
             # A connection the listener had accepted while it closed is made after uvicorn's shutdown
             # went through its connections: close it too, or the loop ends with its socket open.
             for _ in range(10):  # the accepts in hand become connections within a few ticks
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.002)  # (20 ms in all: 200 was a fifth of a second per stop)
                 for connection in list(self._server.server_state.connections):
                     transport = getattr(connection, "transport", None)
                     if transport is not None and not transport.is_closing():
