@@ -106,10 +106,17 @@ def services_for(
 def _config(gw: Gateway) -> Service:
     """Reload the configuration on SIGHUP and when one of its files changes."""
     wanted = asyncio.Event()
+    stamp: object = None
+
+    async def start() -> None:
+        # Taken before the daemon says it has started, so that an edit made as soon as it has is seen:
+        # taken in `run`, an edit in between was the stamp itself and went unnoticed until the next one.
+        nonlocal stamp
+        stamp = await asyncio.to_thread(config_stamp, gw.settings)
 
     async def run(stopping: asyncio.Event) -> None:
+        nonlocal stamp
         settings = gw.settings
-        stamp = await asyncio.to_thread(config_stamp, settings)
         every = settings.config_poll_seconds or 3600.0
         while not stopping.is_set():
             await wait_any((wanted, stopping), every)
@@ -124,7 +131,7 @@ def _config(gw: Gateway) -> Service:
     async def reload() -> int:
         return int(await asyncio.to_thread(gw.live.reload))
 
-    return Service("config", run, on_reload=wanted.set)
+    return Service("config", run, on_reload=wanted.set, start=start)
 
 
 def _receipts(gw: Gateway, closed: list[asyncio.Event]) -> Service:
