@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, case, false, func, or_, select, true
@@ -113,16 +113,6 @@ def overview(conn: Connection, now: datetime, departments: Sequence[str] | None 
         per_department[key] = per_department.get(key, 0) + n
     counts |= {"answered": -1, "closed": -1}
     return Overview(counts, per_department)
-
-
-def counts(conn: Connection, now: datetime, departments: Sequence[str] | None = None) -> dict[str, int]:
-    """How many cases each queue holds (see `overview`)."""
-    return overview(conn, now, departments).counts
-
-
-def by_department(conn: Connection, departments: Sequence[str] | None = None) -> dict[str, int]:
-    """Open cases per department."""
-    return overview(conn, datetime.now(UTC), departments).by_department
 
 
 def queue_page(

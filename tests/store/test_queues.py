@@ -35,7 +35,7 @@ def test_queues_counts_scope_and_search(db: Database) -> None:
     _case(db, "HEL-0000-0005", "waiting", "kirjaamo", timedelta(days=2))
     _case(db, "HEL-0000-0006", "answered", "kirjaamo", None)
     with db.read() as conn:
-        counts = queues.counts(conn, NOW)
+        counts = queues.overview(conn, NOW).counts
         assert {k: counts[k] for k in ("new", "open", "due-soon", "overdue", "waiting")} == {
             "new": 1, "open": 5, "due-soon": 1, "overdue": 1, "waiting": 1,
         }  # fmt: skip
@@ -49,9 +49,9 @@ def test_queues_counts_scope_and_search(db: Database) -> None:
         mine = queues.queue_page(conn, "open", NOW, departments=["tyoyksikko"])
         assert {c.code for c in mine.lines} == {"HEL-0000-0002", "HEL-0000-0003"}
         assert (
-            queues.counts(conn, NOW, departments=[])["open"] == 0
+            queues.overview(conn, NOW, departments=[]).counts["open"] == 0
         )  # a handler of no department sees nothing
-        assert queues.by_department(conn) == {"-": 1, "tyoyksikko": 2, "kirjaamo": 2}
+        assert queues.overview(conn, NOW).by_department == {"-": 1, "tyoyksikko": 2, "kirjaamo": 2}
         # what the overview knows of a queue's size is what counting it gives
         seen = queues.overview(conn, NOW)
         for queue, department in [("open", None), ("overdue", None), ("open", "kirjaamo"), ("new", None)]:
