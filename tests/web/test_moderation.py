@@ -212,6 +212,8 @@ def test_a_moderator_is_offered_the_planted_data_cannot_publish_it_and_publishes
         "Henkilötunnukseni korvausasiaa varten on [henkilötunnus]."
     )
     assert "Ei ehdotuksia." in applied.text
+    # the public pages are remembered a few seconds: publishing and withdrawing must forget them
+    assert code not in public_views(web, code)["column"]
     done = client.post(f"/staff/moderation/{code}/publish", data=after.data())
     assert done.status_code == 303
     shown = client.get(done.headers["location"])
