@@ -587,8 +587,10 @@ def target_of(label: str) -> tuple[float, float]:
 def run(db: str, a: argparse.Namespace) -> dict:
     res: dict = {"db": db, "cases": a.cases, "open": a.open, "published": a.published, "phases": []}
     res["commit"] = machine()["commit"]
-    gw = Gateway("console_column", db)
+    daemon_env = dict(kv.split("=", 1) for kv in a.env)
+    gw = Gateway("console_column", db, daemon_env)
     res["config"] = gw.config
+    res["env"] = daemon_env
     keep = True
     try:
         gw.prepare()
@@ -642,6 +644,7 @@ def run(db: str, a: argparse.Namespace) -> dict:
                 "load_cpu_s": round(out.get("cpu", 0.0), 1),
                 "daemon_pct": round(100 * cpu["daemon_cpu_s"] / secs),
                 "accepting_pct": round(100 * cpu["procs_cpu_s"].get("accepting", 0.0) / secs),
+                "web_pct": round(100 * cpu["procs_cpu_s"].get("worker web", 0.0) / secs),
                 "pg_pct": round(100 * cpu["pg_cpu_s"] / secs),
                 "machine_busy_pct": cpu["machine_busy_pct"],
                 "others_cpu_pct": cpu["others_cpu_pct"],
@@ -704,6 +707,7 @@ def main() -> int:
     ap.add_argument("--spy", default="", help="py-spy raw profile of the accepting process into this file")
     ap.add_argument("--keep", action="store_true", help="keep the run directory / database")
     ap.add_argument("--json-out", default="/tmp/console_column.jsonl")
+    ap.add_argument("--env", action="append", default=[], help="extra GATEWAY_X=value for the daemon")
     ap.add_argument("--table", default="", help="print the table of the runs in this JSON-lines file")
     a = ap.parse_args()
     if a.table:

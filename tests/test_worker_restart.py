@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from gateway.runtime.workers import WorkerPool
+from gateway.runtime.workers import WorkerPool, worker_plans
 
 
 def test_the_parent_releases_a_dead_workers_leases_when_it_restarts_it(
@@ -23,7 +23,7 @@ def test_the_parent_releases_a_dead_workers_leases_when_it_restarts_it(
             exits.append("released")
             stop.set()
 
-        pool = WorkerPool(1, None, asyncio.Event(), on_exit=on_exit)
+        pool = WorkerPool(worker_plans(1), None, asyncio.Event(), on_exit=on_exit)
         # A worker that dies at once, as a crashed `gateway work` would.
         monkeypatch.setattr(pool, "_command", lambda slot: [sys.executable, "-c", "raise SystemExit(3)"])
         await asyncio.wait_for(pool.run(stop), 30)

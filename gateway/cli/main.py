@@ -26,12 +26,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("run", help="run the daemon")
-    work = sub.add_parser("work", help="(started by `run`) a worker process: intake, outbox, deadlines")
+    work = sub.add_parser(
+        "work", help="(started by `run`) a worker process: intake, outbox, deadlines, or the web front"
+    )
     work.add_argument(
         "--loops",
         default="intake,outbox,deadlines",
-        help="which of intake, outbox, deadlines this worker runs (comma-separated)",
+        help="which of intake, outbox, deadlines this worker runs (comma-separated), or web",
     )
+    work.add_argument("--http-fd", type=int, help="(web) the listening socket the parent bound")
     sub.add_parser("check-config", help="validate departments.yaml, rules.yaml and areas.geojson")
 
     parse = sub.add_parser("parse", help="print a mail normalised, as JSON")
@@ -147,7 +150,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.rules import Config
     from gateway.rules.live import LiveConfig
     from gateway.runtime.daemon import serve
-    from gateway.runtime.services import ALL_LOOPS
+    from gateway.runtime.services import ALL_LOOPS, WEB
 
     config = _load_live(settings)
     if not isinstance(config, Config):
@@ -155,11 +158,17 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     role: Literal["all", "work"] = "work" if args.command == "work" else "all"
     loops = frozenset(getattr(args, "loops", "intake,outbox,deadlines").split(","))
-    if unknown := loops - ALL_LOOPS:
+    if unknown := loops - ALL_LOOPS - {WEB}:
         print(f"gateway: unknown loop(s) {', '.join(sorted(unknown))}", file=sys.stderr)
         return EXIT_ERROR
+    http_fd = getattr(args, "http_fd", None)
+    if (WEB in loops) != (http_fd is not None) or (WEB in loops and len(loops) > 1):
+        print("gateway: a web process runs only `--loops web`, with --http-fd", file=sys.stderr)
+        return EXIT_ERROR
     live = LiveConfig(settings, config)
-    return asyncio.run(serve(settings, live, role=role, settings_file=args.settings, loops=loops))
+    return asyncio.run(
+        serve(settings, live, role=role, settings_file=args.settings, loops=loops, http_fd=http_fd)
+    )
 
 
 def _check_config(settings: Settings, args: argparse.Namespace) -> int:

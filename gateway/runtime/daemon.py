@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,13 +34,14 @@ class Daemon:
         *,
         loops: frozenset[str] = ALL_LOOPS,
         settings_file: Path | None = None,
+        web_socket: socket.socket | None = None,
     ) -> None:
         self.gateway = gateway
         self.role = role
         self.stopping = asyncio.Event()
         self.ready = asyncio.Event()  # set once every service started (SMTP listens)
         if services is None:  # the role's own (a worker's lifeline asks this daemon to stop)
-            services = services_for(gateway, role, loops, settings_file, self.stopping.set)
+            services = services_for(gateway, role, loops, settings_file, self.stopping.set, web_socket)
         self.services = list(services)
 
     async def run(self, install_signals: bool = True) -> int:
@@ -108,14 +110,18 @@ async def serve(
     settings_file: Path | None = None,
     loops: frozenset[str] = ALL_LOOPS,
     clock: Clock | None = None,
+    http_fd: int | None = None,
 ) -> int:
-    """Open the database (migrating it when this process accepts mail), run until asked to stop."""
-    if role == "all" and settings.worker_processes > 0:
+    """Open the database (migrating it when this process accepts mail), run until asked to stop. A web
+    process answers on *http_fd*, the listening socket its parent bound."""
+    if role == "all" and (settings.worker_processes > 0 or settings.web_process_count > 0):
         role = "accept"
     gateway = Gateway(settings, live, open_database(settings), clock)
     try:
         if settings.auto_migrate and role != "work":
             await asyncio.to_thread(migrate.upgrade, gateway.db)
-        return await Daemon(gateway, role, loops=loops, settings_file=settings_file).run()
+        web_socket = socket.socket(fileno=http_fd) if http_fd is not None else None
+        daemon = Daemon(gateway, role, loops=loops, settings_file=settings_file, web_socket=web_socket)
+        return await daemon.run()
     finally:
         gateway.db.dispose()

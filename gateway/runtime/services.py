@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import enum
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +22,18 @@ from typing import Any, Literal
 
 import structlog
 
+from gateway.errors import SettingsError
 from gateway.rules.live import config_stamp
 from gateway.runtime.build import Gateway
-from gateway.runtime.workers import WorkerPool, lifeline
+from gateway.runtime.workers import WorkerPool, lifeline, report_commits, worker_plans
+from gateway.settings import Settings
+from gateway.web.server import listen
 
 log = structlog.get_logger(__name__)
 
 Role = Literal["all", "accept", "work"]
 ALL_LOOPS = frozenset({"intake", "outbox", "deadlines"})
+WEB = "web"  # the loop of a web process: `gateway work --loops web --http-fd N`
 
 
 class Stage(enum.IntEnum):
@@ -75,11 +80,16 @@ def services_for(
     loops: frozenset[str] = ALL_LOOPS,
     settings_file: Path | None = None,
     request_stop: Callable[[], None] = lambda: None,
+    web_socket: socket.socket | None = None,
 ) -> list[Service]:
-    """The services of one process. "all" does everything; "accept" takes mail in and runs the worker
-    processes; "work" is such a worker, running *loops* (gateway/runtime/workers.py)."""
+    """The services of one process. "all" does everything, the web front included; "accept" takes mail
+    in and runs the worker processes and the web processes; "work" is such a process, running *loops*
+    (gateway/runtime/workers.py): intake, outbox, deadlines, or the web front on *web_socket*, which the
+    accepting process bound."""
+    s = gw.settings
     accepts = role in ("all", "accept")
-    loops = loops if role in ("all", "work") else frozenset[str]()
+    if role == "accept" and s.worker_processes > 0:
+        loops = frozenset[str]()
     queued = asyncio.Event()  # intake or a deadline queued mail: the outbox looks at once
     found: list[Service] = [_config(gw)]
     if accepts:
@@ -87,19 +97,25 @@ def services_for(
         # writer commits the last receipts and stops.
         closed = {name: asyncio.Event() for name in ("smtp", "imap", "http")}
         doors = [_smtp(gw, closed["smtp"]), _imap(gw, closed["imap"])]
-        if gw.settings.http_enabled:
+        if s.http_enabled and role == "accept" and s.web_process_count > 0:
+            doors.append(_web_processes(gw, closed["http"], settings_file))
+        elif s.http_enabled:
             doors.append(_http(gw, closed["http"]))
         found += [_receipts(gw, [closed[d.name] for d in doors]), *doors]  # the writer starts first
+    elif WEB in loops:
+        closed_web = asyncio.Event()
+        found += [_receipts(gw, [closed_web]), _http(gw, closed_web, web_socket), _reports(gw)]
     if "deadlines" in loops:
         found.append(_deadlines(gw, queued))
     if "intake" in loops:
         found.append(_intake(gw, queued))
     if "outbox" in loops:
         found.append(_outbox(gw, queued, fast_idle="intake" not in loops))
-    if role == "accept":
+    if role == "accept" and s.worker_processes > 0:
         found.append(_workers(gw, settings_file))
     if role == "work":
-        found.append(_lifeline(gw, request_stop))
+        # A web process is woken by nobody: its lifeline only tells it that the parent is gone.
+        found.append(_lifeline(gw, request_stop, asyncio.Event() if WEB in loops else gw.writer.committed))
     return found
 
 
@@ -152,7 +168,11 @@ def _receipts(gw: Gateway, closed: list[asyncio.Event]) -> Service:
 
 def _smtp(gw: Gateway, closed: asyncio.Event) -> Service:
     async def start() -> None:
-        await gw.smtp.start()
+        s = gw.settings
+        try:
+            await gw.smtp.start()
+        except OSError as exc:
+            raise _cannot_listen("SMTP", "smtp", s.smtp_host, s.smtp_port, exc) from exc
 
     async def run(stopping: asyncio.Event) -> None:
         await stopping.wait()
@@ -162,11 +182,15 @@ def _smtp(gw: Gateway, closed: asyncio.Event) -> Service:
     return Service("smtp", run, start=start)
 
 
-def _http(gw: Gateway, closed: asyncio.Event) -> Service:
-    """The web front (issue 17): stops accepting, and lets the requests in flight get their answers."""
+def _http(gw: Gateway, closed: asyncio.Event, sock: socket.socket | None = None) -> Service:
+    """The web front (issue 17): stops accepting, and lets the requests in flight get their answers. In a
+    web process, on the socket the accepting process bound and listens on."""
 
     async def start() -> None:
-        await gw.http.start()
+        if sock is not None:  # a web process
+            await gw.http.start(sock)
+            return
+        await gw.http.start(_web_socket(gw.settings))
         log.info("web front listening", host=gw.settings.http_host, port=gw.http.port)
 
     async def run(stopping: asyncio.Event) -> None:
@@ -176,6 +200,68 @@ def _http(gw: Gateway, closed: asyncio.Event) -> Service:
         closed.set()
 
     return Service("http", run, start=start)
+
+
+def _web_processes(gw: Gateway, closed: asyncio.Event, settings_file: Path | None) -> Service:
+    """The web front in processes of its own (`web_processes`, docs/decisions/0030-web-processes.md): this
+    process binds the socket and listens, so that the port is taken before the daemon says it runs and
+    connections wait in the kernel's queue while a web process starts or is restarted; the web processes
+    inherit it and answer. On stop each web process stops accepting, answers the requests in flight and
+    commits their receipts; then the socket closes here."""
+    s = gw.settings
+    sock: socket.socket | None = None
+
+    async def start() -> None:
+        nonlocal sock
+        sock = _web_socket(s)
+        port = int(sock.getsockname()[1])
+        log.info("web front listening", host=s.http_host, port=port, processes=s.web_process_count)
+
+    async def run(stopping: asyncio.Event) -> None:
+        assert sock is not None
+        try:
+            pool = WorkerPool(
+                [WEB] * s.web_process_count,
+                settings_file,
+                asyncio.Event(),  # web processes need no wake-ups from here
+                s.worker_niceness,
+                extra=["--http-fd", str(sock.fileno())],
+                pass_fds=[sock.fileno()],
+                on_commit=gw.writer.committed.set,  # their receipts: the intake workers look at once
+            )
+            await pool.run(stopping)
+        finally:
+            sock.close()
+            closed.set()
+
+    return Service("http", run, start=start)
+
+
+def _cannot_listen(what: str, prefix: str, host: str, port: int, exc: OSError) -> SettingsError:
+    reason = exc.strerror or str(exc)
+    return SettingsError(
+        f"cannot listen for {what} on {host}:{port}: {reason} (settings {prefix}_host and {prefix}_port)"
+    )
+
+
+def _web_socket(s: Settings) -> socket.socket:
+    try:
+        return listen(s.http_host, s.http_port)
+    except OSError as exc:
+        raise _cannot_listen("the web front", "http", s.http_host, s.http_port, exc) from exc
+
+
+def _reports(gw: Gateway) -> Service:
+    """In a web process: tell the accepting process when receipts were committed (runtime/workers.py)."""
+
+    async def run(stopping: asyncio.Event) -> None:
+        task = asyncio.create_task(report_commits(gw.writer.committed))
+        await stopping.wait()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return Service("reports", run, Stage.PROCESS)
 
 
 def _imap(gw: Gateway, closed: asyncio.Event) -> Service:
@@ -248,7 +334,7 @@ def _deadlines(gw: Gateway, queued: asyncio.Event) -> Service:
 
 def _workers(gw: Gateway, settings_file: Path | None) -> Service:
     pool = WorkerPool(
-        gw.settings.worker_processes,
+        worker_plans(gw.settings.worker_processes),
         settings_file,
         gw.writer.committed,
         gw.settings.worker_niceness,
@@ -258,12 +344,12 @@ def _workers(gw: Gateway, settings_file: Path | None) -> Service:
     return Service("workers", pool.run, Stage.PROCESS, on_reload=lambda: pool.signal_all(signal.SIGHUP))
 
 
-def _lifeline(gw: Gateway, request_stop: Callable[[], None]) -> Service:
+def _lifeline(gw: Gateway, request_stop: Callable[[], None], wake: asyncio.Event) -> Service:
     """In a worker: the parent's pipe wakes intake; its end (the parent gone) stops this process."""
 
     async def run(stopping: asyncio.Event) -> None:
         parent_gone = asyncio.Event()
-        watch = asyncio.create_task(lifeline(gw.writer.committed, parent_gone))
+        watch = asyncio.create_task(lifeline(wake, parent_gone))
         await wait_any((parent_gone, stopping), None)
         if parent_gone.is_set():
             request_stop()

@@ -73,9 +73,14 @@ class Settings:
     # the open column, its feed and the Open311 listing are served again from memory this long (publishing
     # or withdrawing forgets them at once); 0: every request is answered afresh
     web_public_cache_seconds: float = 10.0
-    # GET requests handled at once by the accepting process (others wait their turn): bounds how long a
-    # mail's step waits behind pages in the shared event loop; 0: no bound
+    # GET requests handled at once by one process (others wait their turn): where the accepting process
+    # serves the web itself, this bounds how long a mail's step waits behind pages; 0: no bound
     web_concurrent_reads: int = 4
+    # processes that serve the web front, beside the one that accepts mail (docs/decisions/0030): pages
+    # then never hold up an SMTP sender's 250; 0 serves it in the accepting process, beside SMTP; -1 (the
+    # default) is one when the daemon runs worker processes (`workers`), else none. Rate limits and the
+    # memory of pages are kept per web process: with several, a client may send that many times more
+    web_processes: int = -1
     form_min_seconds: float = 3.0  # a form sent sooner after it was shown is a robot's
     form_max_age_hours: float = 24.0  # an older form is shown again, with what was written in it
     # staff console sessions (issue 18): one ends after this long unused, and this long after login anyway
@@ -164,6 +169,13 @@ class Settings:
         if self.workers >= 0:
             return self.workers
         return 2 if self.is_sqlite else 3
+
+    @property
+    def web_process_count(self) -> int:
+        """How many web processes to run: `web_processes`, or for -1 one when there are worker processes."""
+        if self.web_processes >= 0:
+            return self.web_processes
+        return 1 if self.worker_processes > 0 else 0
 
     @property
     def web_url(self) -> str:

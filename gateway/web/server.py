@@ -5,6 +5,7 @@ started and stopped here through uvicorn's startup and shutdown steps instead)."
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -41,12 +42,13 @@ class HttpServer:
         self._server = uvicorn.Server(self._config)
         self.port = port
 
-    async def start(self) -> None:
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Bind and listen, or answer on *sock*, a socket another process bound (a web process's)."""
         config = self._config
         if not config.loaded:
             config.load()
         self._server.lifespan = config.lifespan_class(config)
-        await self._server.startup()
+        await self._server.startup(sockets=[sock] if sock is not None else None)
         if self._server.servers:
             sockets = self._server.servers[0].sockets
             self.port = int(sockets[0].getsockname()[1]) if sockets else self.port
@@ -63,3 +65,22 @@ class HttpServer:
                     transport = getattr(connection, "transport", None)
                     if transport is not None and not transport.is_closing():
                         transport.close()
+
+
+BACKLOG = 2048  # uvicorn's own default: connections the kernel holds until a web process accepts them
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket for web processes to inherit (port 0 picks a free one). It listens at once, so
+    that connections made while a web process starts, or is restarted, wait instead of being refused."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock

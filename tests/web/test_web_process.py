@@ -1,0 +1,169 @@
+"""The web front in a process of its own (docs/decisions/0030-web-processes.md), as `gateway run` starts it:
+pages are answered while the accepting process cannot run; a submission made there becomes a case and its
+receipt goes out at once; a killed web process is restarted and the connections made meanwhile wait and are
+answered; SIGTERM stops everything cleanly, and a web process whose parent was killed exits."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.daemon import wait_for
+from tests.support.process import DaemonProcess, free_port
+
+pytestmark = pytest.mark.slow
+
+SHIPPED = Path(__file__).resolve().parents[2]  # the repository's own departments.yaml and rules.yaml
+TEXT = "Katuvalo on ollut rikki Mannerheimintiellä jo viikon ajan, risteys on pimeä."
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, database_url: str) -> Iterator[DaemonProcess]:
+    port = free_port()
+    process = DaemonProcess(
+        tmp_path / "run",
+        database_url,
+        SHIPPED,
+        http_enabled="true",
+        http_port=str(port),
+        form_min_seconds="0",
+        workers="1",  # one worker: the web process is started beside it by default (web_processes -1)
+    )
+    process.http = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    yield process.start()
+    process.stop()
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The daemon's child processes and their command lines."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            found[int(child)] = cmdline
+    return found
+
+
+def _web_pid(daemon: DaemonProcess) -> int:
+    assert daemon.proc is not None
+    web = [pid for pid, cmd in _children(daemon.proc.pid).items() if "--loops web" in cmd]
+    assert len(web) == 1, _children(daemon.proc.pid)
+    return web[0]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (exited, not yet reaped by its parent) is gone for our purpose
+    return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+
+
+def _submit(base: str) -> str:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        form = client.get("/")
+        assert form.status_code == 200
+        found = re.search(r'name="token" value="([^"]+)"', form.text)
+        assert found is not None
+        sent = client.post(
+            "/", data={"text": TEXT, "token": found.group(1), "lang": "fi", "email": "asukas@example.fi"}
+        )
+    assert sent.status_code == 303, sent.text
+    return sent.headers["location"].split("/")[2].split("?")[0]
+
+
+def test_the_web_answers_from_its_own_process_and_comes_back_when_killed(daemon: DaemonProcess) -> None:
+    base: str = daemon.http  # type: ignore[attr-defined]
+    assert daemon.proc is not None
+    wait_for(lambda: httpx.get(base + "/", timeout=30).status_code == 200, 60, "the web front")
+    web = _web_pid(daemon)
+
+    # The accepting process stopped: pages are still answered, by the web process.
+    daemon.signal(signal.SIGSTOP)
+    try:
+        answer = httpx.get(base + "/track/HEL-AAAA-AAAA", timeout=10)
+    finally:
+        daemon.signal(signal.SIGCONT)
+    assert answer.status_code == 404
+    assert "HEL-AAAA-AAAA" in answer.text
+
+    # A submission made through the web process becomes a case, and its receipt goes out (the web process
+    # tells the parent, which wakes intake; 2 s is well under the 0.1 s poll of 20 rounds, but the
+    # receipt's path is intake, then the outbox).
+    code = _submit(base)
+    maildir = daemon.workdir / "outbox" / "new"
+    receipt = wait_for(
+        lambda: [p for p in maildir.glob("*") if code in p.read_text(errors="replace")],
+        30,
+        "the receipt of the web submission",
+    )
+    assert "asukas@example.fi" in receipt[0].read_text(errors="replace")
+    tracked = httpx.get(f"{base}/track/{code}", timeout=10)
+    assert tracked.status_code == 200 and code in tracked.text
+
+    # Killed, the web process is restarted; a request made meanwhile waits in the kernel's queue (the
+    # parent holds the listening socket) and is answered, not refused.
+    os.kill(web, signal.SIGKILL)
+    wait_for(lambda: not _alive(web), 10, "the web process to die")
+    began = time.monotonic()
+    again = httpx.get(base + "/", timeout=60)
+    assert again.status_code == 200
+    assert _web_pid(daemon) != web
+    assert time.monotonic() - began < 30
+
+    # SIGTERM: the daemon and its web process stop, cleanly.
+    web = _web_pid(daemon)
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(30) == 0
+    assert not _alive(web)
+    log = daemon.log.read_text()
+    assert "Traceback" not in log, log
+
+
+def test_a_web_process_whose_parent_was_killed_exits(daemon: DaemonProcess) -> None:
+    base: str = daemon.http  # type: ignore[attr-defined]
+    wait_for(lambda: httpx.get(base + "/", timeout=30).status_code == 200, 60, "the web front")
+    web = _web_pid(daemon)
+    daemon.signal(signal.SIGKILL)
+    daemon.wait(10)
+    wait_for(lambda: not _alive(web), 30, "the orphaned web process to exit")
+    with pytest.raises(httpx.ConnectError):  # nobody holds the port any more
+        httpx.get(base + "/", timeout=5)
+
+
+@pytest.mark.parametrize("door", ["smtp", "http"])
+def test_a_port_taken_by_another_program_is_named_with_its_settings(
+    tmp_path: Path, database_url: str, door: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = DaemonProcess(tmp_path / "run", database_url, SHIPPED, http_enabled="true")
+        process.env[f"GATEWAY_{door.upper()}_PORT"] = str(port)
+        if door == "smtp":
+            process.env["GATEWAY_HTTP_PORT"] = str(free_port())
+        process.workdir.mkdir(parents=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", "run"],
+            cwd=process.workdir,
+            env=process.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert f"127.0.0.1:{port}" in last and f"settings {door}_host and {door}_port" in last, done.stderr
+    assert "Traceback" not in done.stderr
