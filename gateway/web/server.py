@@ -74,7 +74,10 @@ def listen(host: str, port: int) -> socket.socket:
     """A listening socket for web processes to inherit (port 0 picks a free one). It listens at once, so
     that connections made while a web process starts, or is restarted, wait instead of being refused."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections
+    # whose socket says TCP, and an accepted socket says what its listener said. Without it every answer's
+    # body waited for the client's delayed ACK: 44 ms a page (bench/RESULTS.md, decision 0030).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

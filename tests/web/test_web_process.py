@@ -12,13 +12,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.daemon import wait_for
+from tests.support.daemon import RunningDaemon, wait_for
 from tests.support.process import DaemonProcess, free_port
 
 pytestmark = pytest.mark.slow
@@ -167,3 +167,17 @@ def test_a_port_taken_by_another_program_is_named_with_its_settings(
     last = done.stderr.strip().splitlines()[-1]
     assert f"127.0.0.1:{port}" in last and f"settings {door}_host and {door}_port" in last, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_connections_to_the_web_front_send_without_delay(start_gateway: Callable[..., RunningDaemon]) -> None:
+    """Nagle's algorithm off on every accepted connection: with it on, each answer's body waited for the
+    client's delayed acknowledgement of its head (40 ms), which the in-process web front did when it was
+    handed a socket that did not say it was TCP."""
+    gw = start_gateway(config_dir=SHIPPED)
+    with httpx.Client(base_url=f"http://127.0.0.1:{gw.parts.http.port}") as client:
+        assert client.get("/").status_code == 200  # the connection stays open (keep-alive)
+        connections = list(gw.parts.http._server.server_state.connections)
+        assert connections
+        for connection in connections:
+            sock = connection.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
