@@ -82,6 +82,7 @@ from smtp_throughput import (
     pct,
     pg_admin,
     proc_status,
+    process_tree,
     runs_dir,
     tree_status,
 )
@@ -215,10 +216,14 @@ class Gateway:
                 time.sleep(0.1)
         time.sleep(0.3)  # let it settle (workers idle)
 
-    def profile(self, path: str, subprocesses: bool = False) -> None:
-        """py-spy (raw, collapsed stacks) of the accepting process (and its children) into *path*,
-        until `stop`; bench/profile_summary.py summarises it."""
-        argv = [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(self.daemon.pid), "--rate", "200"]
+    def profile(self, path: str, subprocesses: bool = False, role: str = "accepting") -> None:
+        """py-spy (raw, collapsed stacks) of the daemon's process of *role* (`accepting`, `worker web`, as
+        `process_tree` names them) and its children into *path*, until `stop`; bench/profile_summary.py
+        summarises it."""
+        pids = [p for p, r in process_tree(self.daemon.pid).items() if r == role]
+        if not pids:
+            raise SystemExit(f"no process of role {role!r} in the daemon's tree")
+        argv = [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(pids[0]), "--rate", "200"]
         argv += ["--format", "raw", "-o", path, "--nonblocking"]
         argv += ["--subprocesses"] if subprocesses else []
         self.spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
