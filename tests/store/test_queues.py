@@ -3,6 +3,7 @@ counts agree with the lists, a handler's scope hides other departments, search b
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from gateway.store import queues
@@ -12,6 +13,13 @@ from gateway.store.db import Database
 from gateway.store.tables import attachments
 
 NOW = datetime(2026, 12, 4, 10, tzinfo=UTC)
+STATUSES = {  # what each queue holds, as the console's words say
+    "new": ("new",),
+    "open": ("new", "routed", "waiting"),
+    "due-soon": ("routed",),
+    "overdue": ("new", "routed"),
+    "waiting": ("waiting",),
+}
 
 
 def _case(
@@ -105,3 +113,49 @@ def test_the_case_file_and_its_attachments_stay_with_their_case(db: Database) ->
         assert attachment(conn, "HEL-0000-0001", photo.id) == ("kuva.jpg", "image/jpeg", b"abc")
         assert attachment(conn, "HEL-0000-0002", photo.id) is None  # another case's id shows nothing
         assert case_file(conn, "HEL-9999-9999") is None
+
+
+def test_every_page_by_due_time_is_the_plain_sort_of_its_queue(db: Database) -> None:
+    """Each page by due time, both ways, whole or of one department or of a handler's scope, is what
+    sorting the queue's cases by due time (those without one last, then by id) gives: the page's ids are
+    chosen from the index before their rows are read (queues.queue_page), and an index range cut inside
+    a run of equal due times must still give a total order."""
+    rnd = random.Random(7)
+    statuses = ("new", "routed", "routed", "routed", "routed", "waiting", "answered")
+    departments = (None, "kirjaamo", "kirjaamo", "tyoyksikko", "puistot")
+    known = []
+    for n in range(8 * queues.PAGE_SIZE):
+        status, department = rnd.choice(statuses), rnd.choice(departments)
+        # Many equal due times and missing ones, and one status far past a page: each index range is cut
+        # inside runs of equal times, so the order must be total in every part, not only in the whole.
+        due = None if rnd.random() < 0.2 else timedelta(hours=rnd.randint(-12, 12))
+        code = f"HEL-0000-{n:04d}"
+        known.append((_case(db, code, status, department, due), code, status, department, due))
+    assert sum(1 for k in known if k[2] == "routed" and k[4] is not None) > 3 * queues.PAGE_SIZE
+    with db.read() as conn:
+        for queue in ("new", "open", "due-soon", "overdue", "waiting"):
+            for scope, department in ((None, None), (None, "kirjaamo"), (["kirjaamo", "puistot"], None)):
+                held = [
+                    k for k in known
+                    if k[2] in STATUSES[queue]
+                    and (scope is None or k[3] in scope) and (department is None or k[3] == department)
+                    and (queue != "overdue" or (k[4] is not None and k[4] < timedelta(0)))
+                    and (queue != "due-soon" or (k[4] is not None and timedelta(0) <= k[4] < queues.DUE_SOON))
+                ]  # fmt: skip
+                for descending in (False, True):
+                    dated = sorted((k for k in held if k[4] is not None), key=lambda k: (k[4], k[0]))
+                    undated = sorted((k for k in held if k[4] is None), key=lambda k: k[0])
+                    if descending:
+                        dated.reverse()
+                        undated.reverse()
+                    expected = [k[1] for k in dated + undated]
+                    pages = max(1, -(-len(expected) // queues.PAGE_SIZE))
+                    for number in range(1, pages + 1):
+                        page = queues.queue_page(
+                            conn, queue, NOW, departments=scope, department=department,
+                            descending=descending, page=number,
+                        )  # fmt: skip
+                        start = (number - 1) * queues.PAGE_SIZE
+                        assert [c.code for c in page.lines] == expected[start : start + queues.PAGE_SIZE], (
+                            queue, scope, department, descending, number,
+                        )  # fmt: skip
