@@ -91,3 +91,54 @@ def test_zero_seconds_remembers_nothing() -> None:
     render = Renderer()
     kept = PublicPages(0).remembered(render, language)
     assert kept is render
+
+
+class SlowRenderer(Renderer):
+    """A renderer that takes a while, so that others ask while it works; it can be told to fail."""
+
+    def __init__(self, status: int = 200) -> None:
+        super().__init__(status)
+        self.started = asyncio.Event()
+
+    async def __call__(self, request: Request) -> Response:
+        self.started.set()
+        await asyncio.sleep(0.05)
+        return await super().__call__(request)
+
+
+def test_a_page_asked_for_by_many_at_once_is_made_once() -> None:
+    async def scenario() -> tuple[list[bytes], int]:
+        render = SlowRenderer()
+        kept = PublicPages(60).remembered(render, language)
+        answers = await asyncio.gather(*(kept(request()) for _ in range(20)))
+        return [a.body for a in answers], render.calls
+
+    bodies, calls = asyncio.run(scenario())
+    assert calls == 1 and bodies == [b"page 1"] * 20
+
+
+def test_those_waiting_for_an_error_page_ask_on_their_own() -> None:
+    async def scenario() -> tuple[list[int], int]:
+        render = SlowRenderer(status=500)
+        kept = PublicPages(60).remembered(render, language)
+        answers = await asyncio.gather(*(kept(request()) for _ in range(5)))
+        return [a.status_code for a in answers], render.calls
+
+    statuses, calls = asyncio.run(scenario())
+    assert statuses == [500] * 5 and calls == 5  # an error is never handed to another visitor
+
+
+def test_a_page_being_made_while_a_publication_forgets_is_not_kept() -> None:
+    async def scenario() -> tuple[bytes, bytes, int]:
+        render = SlowRenderer()
+        pages = PublicPages(60)
+        kept = pages.remembered(render, language)
+        first = asyncio.create_task(kept(request()))
+        await render.started.wait()
+        pages.forget()  # a moderator publishes while the old page is being made
+        made = await first
+        after = await kept(request())
+        return made.body, after.body, render.calls
+
+    made, after, calls = asyncio.run(scenario())
+    assert made == b"page 1" and after == b"page 2" and calls == 2
