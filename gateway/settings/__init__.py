@@ -50,8 +50,8 @@ class Settings:
     # their mail opens a case for `role_department` (empty: the rules' default) with no receipt sent back
     role_addresses: str = "postmaster,abuse"
     role_department: str = ""
-    # the web front (issue 17): the form, the tracking page, the webhook API and Open311, served by the
-    # accepting process beside SMTP
+    # the web front (issues 17, 18): the form, the tracking page, the webhook API, Open311, the console and
+    # the open column, served by a web process beside the accepting one (`web_processes`, decision 0030)
     http_enabled: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = 8080

@@ -1,6 +1,7 @@
 """Rate limits of the web front: a token bucket per client address and one for all clients together,
-in the accepting process's memory (one process takes the web's requests on a node; a cluster multiplies
-the overall limit by its nodes, which is what a per-node front door means). `429` with `Retry-After`.
+in the memory of the process that serves the web (one process takes the web's requests on a node by
+default; several web processes, like a cluster's nodes, multiply the limits by their number, which is what
+a per-process front door means). `429` with `Retry-After`.
 
 Written here rather than taken from a library: the few that exist for Starlette keep their state in Redis
 or wrap every route, and what is needed is 40 lines (docs/decisions/0027-web-front-door.md)."""

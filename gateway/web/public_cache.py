@@ -4,8 +4,9 @@ The open column, its feed and the Open311 listing are the same for every visitor
 question in the same language, and change only when a moderator publishes or withdraws. Each is
 rendered once and its bytes served again for `web_public_cache_seconds` (10 s by default; 0: never
 remembered): a snowstorm's thousand residents reading the column's first page cost one render, not a
-thousand, and the accepting process keeps its time for mail. Publishing and withdrawing on this node
-forget every page at once; on another node of a cluster a page is at most that many seconds behind.
+thousand, and the web process keeps its time for the pages that cannot be remembered. Publishing and
+withdrawing in this process forget every page at once; in another web process or on another node of a
+cluster a page is at most that many seconds behind.
 
 What is never remembered: anything but a `200` to a GET, an answer that sets a cookie, and every page
 that is not public (the tracking page, the staff console, the form). The key is the path, the whole
