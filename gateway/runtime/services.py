@@ -187,11 +187,9 @@ def _http(gw: Gateway, closed: asyncio.Event, sock: socket.socket | None = None)
     web process, on the socket the accepting process bound and listens on."""
 
     async def start() -> None:
-        if sock is not None:  # a web process
-            await gw.http.start(sock)
-            return
-        await gw.http.start(_web_socket(gw.settings))
-        log.info("web front listening", host=gw.settings.http_host, port=gw.http.port)
+        await gw.http.start(sock or _web_socket(gw.settings))
+        if sock is None:  # the accepting process itself; a web process's parent said it already
+            log.info("web front listening", host=gw.settings.http_host, port=gw.http.port)
 
     async def run(stopping: asyncio.Event) -> None:
         await stopping.wait()

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 
 
 class HttpServer:
-    """The web front's listener. `start` binds (port 0 picks a free one), `stop` stops accepting, lets
+    """The web front's server. `start` answers on a socket from `listen`, `stop` stops accepting, lets
     the requests in flight finish (up to *grace* seconds) and closes."""
 
     def __init__(
@@ -42,13 +42,13 @@ class HttpServer:
         self._server = uvicorn.Server(self._config)
         self.port = port
 
-    async def start(self, sock: socket.socket | None = None) -> None:
-        """Bind and listen, or answer on *sock*, a socket another process bound (a web process's)."""
+    async def start(self, sock: socket.socket) -> None:
+        """Answer on *sock*, a listening socket from `listen` (in a web process, its parent's)."""
         config = self._config
         if not config.loaded:
             config.load()
         self._server.lifespan = config.lifespan_class(config)
-        await self._server.startup(sockets=[sock] if sock is not None else None)
+        await self._server.startup(sockets=[sock])
         if self._server.servers:
             sockets = self._server.servers[0].sockets
             self.port = int(sockets[0].getsockname()[1]) if sockets else self.port
@@ -71,8 +71,9 @@ BACKLOG = 2048  # uvicorn's own default: connections the kernel holds until a we
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A listening socket for web processes to inherit (port 0 picks a free one). It listens at once, so
-    that connections made while a web process starts, or is restarted, wait instead of being refused."""
+    """The web front's listening socket (port 0 picks a free one), inheritable by web processes. It
+    listens at once, so that connections made while a web process starts, or is restarted, wait instead of
+    being refused."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections
     # whose socket says TCP, and an accepted socket says what its listener said. Without it every answer's
