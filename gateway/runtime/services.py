@@ -208,31 +208,36 @@ def _web_processes(gw: Gateway, closed: asyncio.Event, settings_file: Path | Non
     commits their receipts; then the socket closes here."""
     s = gw.settings
     sock: socket.socket | None = None
+    pool: WorkerPool | None = None
 
     async def start() -> None:
-        nonlocal sock
+        nonlocal sock, pool
         sock = _web_socket(s)
+        pool = WorkerPool(
+            [WEB] * s.web_process_count,
+            settings_file,
+            asyncio.Event(),  # web processes need no wake-ups from here
+            s.worker_niceness,
+            extra=["--http-fd", str(sock.fileno())],
+            pass_fds=[sock.fileno()],
+            on_commit=gw.writer.committed.set,  # their receipts: the intake workers look at once
+        )
         port = int(sock.getsockname()[1])
         log.info("web front listening", host=s.http_host, port=port, processes=s.web_process_count)
 
     async def run(stopping: asyncio.Event) -> None:
-        assert sock is not None
+        assert sock is not None and pool is not None
         try:
-            pool = WorkerPool(
-                [WEB] * s.web_process_count,
-                settings_file,
-                asyncio.Event(),  # web processes need no wake-ups from here
-                s.worker_niceness,
-                extra=["--http-fd", str(sock.fileno())],
-                pass_fds=[sock.fileno()],
-                on_commit=gw.writer.committed.set,  # their receipts: the intake workers look at once
-            )
             await pool.run(stopping)
         finally:
             sock.close()
             closed.set()
 
-    return Service("http", run, start=start)
+    def reload() -> None:  # SIGHUP: the web processes read the configuration again too
+        if pool is not None:
+            pool.signal_all(signal.SIGHUP)
+
+    return Service("http", run, start=start, on_reload=reload)
 
 
 def _cannot_listen(what: str, prefix: str, host: str, port: int, exc: OSError) -> SettingsError:

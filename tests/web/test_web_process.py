@@ -184,3 +184,28 @@ def test_connections_to_the_web_front_send_without_delay(start_gateway: Callable
         for connection in connections:
             sock = connection.transport.get_extra_info("socket")
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_sighup_reaches_the_web_process(tmp_path: Path, database_url: str) -> None:
+    """`systemctl reload` sends SIGHUP to the daemon only; with no polling of the files, the web process
+    shows an edited configuration because the accepting process passes the signal on."""
+    city = tmp_path / "city"
+    city.mkdir()
+    for name in ("departments.yaml", "rules.yaml", "areas.geojson"):
+        (city / name).write_bytes((SHIPPED / name).read_bytes())
+    port = free_port()
+    daemon = DaemonProcess(
+        tmp_path / "run", database_url, city, http_enabled="true", http_port=str(port), workers="1",
+        config_poll_seconds="0",
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        daemon.start()
+        wait_for(lambda: httpx.get(base + "/", timeout=30).status_code == 200, 60, "the web front")
+        assert "Katujen kunnossapito" in httpx.get(base + "/", timeout=10).text
+        departments = (city / "departments.yaml").read_text()
+        (city / "departments.yaml").write_text(departments.replace("Katujen kunnossapito", "Katujen hoito"))
+        daemon.signal(signal.SIGHUP)
+        wait_for(lambda: "Katujen hoito" in httpx.get(base + "/", timeout=10).text, 30, "the web to reload")
+    finally:
+        daemon.stop()
